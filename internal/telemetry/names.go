@@ -37,6 +37,10 @@ const (
 	// schedule) to the actual send, in seconds: the coordinated-omission
 	// signal.
 	ProducerSendDelay = "kafkatune_producer_send_delay_seconds"
+	// ProducerRecreated counts Kafka producer clients recreated after a
+	// fatal error (for example an idempotent producer after a broker
+	// restart).
+	ProducerRecreated = "kafkatune_producer_recreated_total"
 )
 
 // Consumer metrics (loadgen consume, default :9102).
