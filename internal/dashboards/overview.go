@@ -153,8 +153,12 @@ func errorsPanel() *timeseries.PanelBuilder {
 	by := telemetry.LabelReason
 	return timeSeries("Errors by reason",
 		"Messages that finally failed to produce, and errors the "+
-			"consumer's client reported, per second and reason.",
+			"consumer's client reported, per second and reason; and "+
+			"producer clients recreated after a fatal error (a broker "+
+			"restart can cause one).",
 		unitOpsRate,
+		query{sumBy(rate(loadgen(telemetry.ProducerRecreated))),
+			"producer recreated"},
 		query{sumBy(rate(loadgen(telemetry.ProducerFailed)), by),
 			"produce: {{" + by + "}}"},
 		query{sumBy(rate(loadgen(telemetry.ConsumerErrors)), by),
