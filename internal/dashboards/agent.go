@@ -2,9 +2,12 @@ package dashboards
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/kafkatune/kafkatune/internal/telemetry"
@@ -16,9 +19,27 @@ import (
 func Agent() (dashboard.Dashboard, error) {
 	b := newDashboard(AgentUID, "kafkatune / Agent",
 		"What the tuning agent changed and when, how each trial scored, "+
-			"and the alerts that roll a change back.")
+			"and the alerts that roll a change back.").
+		Annotation(settingChanges())
 
 	b.WithRow(row("Broker settings")).
+		WithPanel(currentSettingStat()).
+		WithPanel(statPanel("Time since last change",
+			"How long ago the tuner last changed the broker's setting.",
+			unitSeconds,
+			query{"time() - (max(" + telemetry.TunerLastChange + ") > 0)",
+				"since last change"}).Span(fullWidth / 4)).
+		WithPanel(statPanel("Best score",
+			"Score of the incumbent setting's latest measurement: "+
+				"producer messages per second, penalized when P99 is "+
+				"over the target.",
+			unitOpsRate, query{"max(" + telemetry.TunerBestScore + ")",
+				"best score"}).Span(fullWidth / 4)).
+		WithPanel(statPanel("Rollbacks since start",
+			"Changes rolled back after a P99 regression alert.",
+			unitCount, query{"sum(" + telemetry.TunerRollbacks + ")",
+				"rollbacks"}).Span(fullWidth / 4)).
+		WithPanel(settingTimeline()).
 		WithPanel(dashedLine(observedHeapPanel(), "^max .*")).
 		WithPanel(timeSeries("Network threads (running)",
 			"Network processor threads the broker runs, counted from its "+
@@ -27,6 +48,39 @@ func Agent() (dashboard.Dashboard, error) {
 			query{"count by (instance) (" +
 				telemetry.BrokerNetworkProcessorIdle + ")",
 				"network threads {{instance}}"}))
+
+	b.WithRow(row("Trials")).
+		WithPanel(eventBars(timeSeries("Trials by result",
+			"Trials that ended in each interval: kept (the setting became "+
+				"the incumbent), not kept, or failed (apply, verify or "+
+				"measure).",
+			unitCount,
+			query{sumBy(increaseOf(telemetry.TunerTrials),
+				telemetry.LabelResult), "{{result}}"}))).
+		WithPanel(dashedLine(timeSeries("Scores",
+			"The latest trial's score and the incumbent's (dashed).",
+			unitOpsRate,
+			query{"max(" + telemetry.TunerTrialScore + ")", "trial score"},
+			query{"max(" + telemetry.TunerBestScore + ")", "best score"}),
+			"^best score$")).
+		WithPanel(timeSeries("Trial throughput",
+			"Producer throughput the latest valid trial measured.",
+			unitOpsRate,
+			query{"max(" + telemetry.TunerTrialThroughput + ")",
+				"trial throughput"})).
+		WithPanel(dashedLine(timeSeries("Trial P99",
+			"End-to-end P99 the latest valid trial measured, against the "+
+				"target (dashed).",
+			unitSeconds,
+			query{"max(" + telemetry.TunerTrialP99 + ")", "trial P99"},
+			query{telemetry.RuleTargetLatency, legendTargetLatency}),
+			"^"+legendTargetLatency+"$")).
+		WithPanel(eventBars(timeSeries("Rollbacks",
+			"Changes the agent rolled back because "+
+				telemetry.AlertP99LatencyRegression+" fired after them.",
+			unitCount,
+			query{"sum(" + increaseOf(telemetry.TunerRollbacks) + ")",
+				"rollbacks"})).Span(fullWidth))
 
 	b.WithRow(row("vibectl")).
 		WithPanel(eventBars(timeSeries("vibectl steps",
@@ -79,4 +133,66 @@ func observedHeapPanel() *timeseries.PanelBuilder {
 		unitBytes,
 		query{selector(telemetry.JVMMemoryMax, job, heap), "max {{instance}}"},
 		query{selector(telemetry.JVMMemoryUsed, job, heap), "used {{instance}}"})
+}
+
+// settingLegend names a setting by the labels of the tuner's info metric.
+var settingLegend = fmt.Sprintf(
+	"heap {{%s}} MiB, {{%s}} network, {{%s}} I/O threads",
+	telemetry.LabelHeapMB, telemetry.LabelNetworkThreads,
+	telemetry.LabelIOThreads)
+
+// runningSetting selects the info series of the setting the broker runs.
+var runningSetting = telemetry.TunerCurrentSetting + " == 1"
+
+func currentSettingStat() *stat.PanelBuilder {
+	return statPanel("Current setting",
+		"The broker setting the tuner applied last and verified.",
+		unitCount, query{runningSetting, settingLegend}).
+		TextMode(common.BigValueTextModeName).
+		GraphMode(common.BigValueGraphModeNone).
+		Span(fullWidth / 4)
+}
+
+// settingTimeline draws one lane per setting, filled while it ran.
+func settingTimeline() *statetimeline.PanelBuilder {
+	return statetimeline.NewPanelBuilder().
+		Title("Settings over time").
+		Description("Which heap and thread setting the broker ran when; " +
+			"each change is also marked on every graph of the kafkatune " +
+			"dashboards.").
+		Datasource(promRef()).
+		Height(graphHeight).
+		Span(fullWidth).
+		ShowValue(common.VisibilityModeNever).
+		MergeValues(true).
+		Mappings([]dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
+			Type: dashboard.MappingTypeValueToText,
+			Options: map[string]dashboard.ValueMappingResult{
+				"1": {Text: ptr("running"), Color: ptr("green")},
+			},
+		}}}).
+		Legend(common.NewVizLegendOptionsBuilder().
+			ShowLegend(false).
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom)).
+		WithTarget(query{runningSetting, settingLegend}.target(refID(0), false))
+}
+
+// settingChanges marks each change of the broker's setting on every graph,
+// naming the new setting.
+func settingChanges() *dashboard.AnnotationQueryBuilder {
+	labels := strings.Join([]string{telemetry.LabelHeapMB,
+		telemetry.LabelNetworkThreads, telemetry.LabelIOThreads}, ", ")
+	expr := fmt.Sprintf("(changes(%s[1m]) > 0) * on (instance) "+
+		"group_left (%s) (%s)", telemetry.TunerLastChange, labels,
+		runningSetting)
+	return dashboard.NewAnnotationQueryBuilder().
+		Name("Setting changes").
+		Datasource(promRef()).
+		Enable(true).
+		IconColor("orange").
+		Expr(expr).
+		Step("1m").
+		TitleFormat("Broker setting changed").
+		TextFormat(settingLegend)
 }

@@ -25,6 +25,7 @@ func Broker() (dashboard.Dashboard, error) {
 	b := newDashboard(BrokerUID, "kafkatune / Broker",
 		"The Kafka broker's JMX metrics: thread pool idle time, requests "+
 			"and their total time, heap and garbage collection.").
+		Annotation(settingChanges()).
 		WithVariable(variable(varInstance, "instance",
 			telemetry.BrokerNetworkIdle))
 

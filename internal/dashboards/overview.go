@@ -29,6 +29,7 @@ func Overview() (dashboard.Dashboard, error) {
 		"Load generator view of the Kafka broker: throughput against the "+
 			"target, end-to-end latency against the P99 target, errors, "+
 			"lag and delivery correctness.").
+		Annotation(settingChanges()).
 		WithVariable(variable(varTopic, telemetry.LabelTopic,
 			telemetry.ConsumerReceived)).
 		WithVariable(variable(varInstance, "instance", telemetry.BuildInfo))

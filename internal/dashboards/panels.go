@@ -227,11 +227,19 @@ func newDashboard(uid, title, desc string) *dashboard.DashboardBuilder {
 }
 
 // build finishes b and numbers every panel and row 1, 2, 3, ... in order,
-// so panel ids are unique and stable across regenerations.
+// so panel ids are unique and stable across regenerations. Links and
+// annotation toggles go back to the dashboard's top bar: the SDK tucks them
+// into the controls menu, where a viewer would not find them.
 func build(b cog.Builder[dashboard.Dashboard]) (dashboard.Dashboard, error) {
 	d, err := b.Build()
 	if err != nil {
 		return dashboard.Dashboard{}, err
+	}
+	for i := range d.Links {
+		d.Links[i].Placement = nil
+	}
+	for i := range d.Annotations.List {
+		d.Annotations.List[i].Placement = nil
 	}
 	var id uint32
 	for _, p := range d.Panels {
