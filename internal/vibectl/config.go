@@ -22,6 +22,7 @@ import (
 
 	"github.com/kafkatune/kafkatune/internal/envflag"
 	"github.com/kafkatune/kafkatune/internal/knobs"
+	"github.com/kafkatune/kafkatune/internal/kube"
 	"github.com/kafkatune/kafkatune/internal/status"
 )
 
@@ -35,13 +36,14 @@ type Config struct {
 	APIKey Secret
 	// APIKeyFile is a file holding the key, handed to vibectl by name.
 	APIKeyFile string
-	// Kubeconfig is the least-privilege kubeconfig vibectl and the shim
-	// use (namespace kafka only).
+	// VibectlKubeconfig is the least-privilege kubeconfig vibectl and the
+	// shim use (namespace kafka only).
+	VibectlKubeconfig string
+	// Kubeconfig is the agent's own kubeconfig, used by the guard (""
+	// and not InCluster: VibectlKubeconfig).
 	Kubeconfig string
-	// GuardKubeconfig is the kubeconfig of the guard ("" = Kubeconfig).
-	GuardKubeconfig string
-	// GuardInCluster makes the guard use the pod's service account.
-	GuardInCluster bool
+	// InCluster makes the guard use the pod's service account.
+	InCluster bool
 	// Kubectl is the real kubectl the shim runs (a path or a name on PATH).
 	Kubectl string
 	// Shim is the executable installed as kubectl on vibectl's PATH; ""
@@ -170,9 +172,8 @@ func (c *Config) Validate() error {
 	}{
 		{c.Vibectl == "", flagVibectl, "a vibectl executable"},
 		{c.Model == "" || strings.ContainsAny(c.Model, " \n"), flagModel, "a model name"},
-		{c.Kubeconfig == "", flagKubeconfig, "the least-privilege kubeconfig of vibectl"},
-		{c.GuardInCluster && c.GuardKubeconfig != "", flagGuardInCluster,
-			"either -guard-kubeconfig or -guard-in-cluster"},
+		{c.VibectlKubeconfig == "", flagVibectlKubeconfig, "the least-privilege kubeconfig of vibectl"},
+		{c.InCluster && c.Kubeconfig != "", flagInCluster, "either -kubeconfig or -in-cluster"},
 		{c.Kubectl == "", flagKubectl, "the real kubectl"},
 		{c.StatusDir == "", flagStatusDir, "a directory"},
 		{c.Namespace == "" || c.StatefulSet == "" || c.Container == "", flagNamespace,
@@ -208,9 +209,9 @@ const (
 	flagVibectl         = "vibectl"
 	flagModel           = "model"
 	flagAPIKeyFile      = "api-key-file"
-	flagKubeconfig      = "kubeconfig"
-	flagGuardKubeconfig = "guard-kubeconfig"
-	flagGuardInCluster  = "guard-in-cluster"
+	flagVibectlKubeconfig = "vibectl-kubeconfig"
+	flagKubeconfig        = "kubeconfig"
+	flagInCluster         = "in-cluster"
 	flagKubectl         = "kubectl"
 	flagShim            = "kubectl-shim"
 	flagWorkDir         = "work-dir"
@@ -254,13 +255,13 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	str(&c.Model, flagModel, "VIBECTL_MODEL", "LLM `model` (vibectl llm.model)")
 	str(&c.APIKeyFile, flagAPIKeyFile, "VIBECTL_API_KEY_FILE",
 		"`file` holding the provider API key (instead of VIBECTL_<PROVIDER>_API_KEY)")
-	str(&c.Kubeconfig, flagKubeconfig, "VIBECTL_KUBECONFIG",
+	str(&c.VibectlKubeconfig, flagVibectlKubeconfig, "VIBECTL_KUBECONFIG",
 		"least-privilege kubeconfig `file` for vibectl (namespace kafka only)")
-	str(&c.GuardKubeconfig, flagGuardKubeconfig, "GUARD_KUBECONFIG",
-		"kubeconfig `file` of the guard (default: -kubeconfig)")
-	fs.BoolVar(&c.GuardInCluster, flagGuardInCluster, c.GuardInCluster,
+	str(&c.Kubeconfig, flagKubeconfig, "KUBECONFIG",
+		"the agent's kubeconfig `file`, used by the guard (default: -vibectl-kubeconfig)")
+	fs.BoolVar(&c.InCluster, flagInCluster, c.InCluster,
 		"the guard uses the pod's service account")
-	s.Bind(flagGuardInCluster, "GUARD_IN_CLUSTER")
+	s.Bind(flagInCluster, "KUBE_IN_CLUSTER")
 	str(&c.Kubectl, flagKubectl, "KUBECTL_BIN", "the real kubectl `executable` the shim runs")
 	str(&c.Shim, flagShim, "KUBECTL_SHIM",
 		"kubectl shim `executable` (default: this binary, run as kubectl)")
@@ -343,15 +344,16 @@ func ParseConfig(args []string, lookup func(string) (string, bool), out io.Write
 	return c, c.Validate()
 }
 
-// guardSource returns the kubeconfig of the guard.
-func (c *Config) guardKubeconfig() string {
-	if c.GuardInCluster {
-		return ""
+// guardSource returns where the guard's credentials come from.
+func (c *Config) guardSource() kube.Source {
+	switch {
+	case c.InCluster:
+		return kube.Source{InCluster: true}
+	case c.Kubeconfig != "":
+		return kube.Source{Kubeconfig: c.Kubeconfig}
+	default:
+		return kube.Source{Kubeconfig: c.VibectlKubeconfig}
 	}
-	if c.GuardKubeconfig != "" {
-		return c.GuardKubeconfig
-	}
-	return c.Kubeconfig
 }
 
 // shimPath returns the shim executable.

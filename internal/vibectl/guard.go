@@ -2,6 +2,7 @@ package vibectl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
@@ -272,25 +274,61 @@ func (g *Guard) otherChanges(spec *appsv1.StatefulSetSpec) bool {
 
 func isKnobEnv(name string) bool { return slices.Contains(knobEnvs, name) }
 
-// update writes desired back, re-reading after a conflict. The pod
-// template annotations of the live object are kept: a restart request
-// stays.
+// update writes the desired pod spec, template labels and replica count
+// back with a JSON patch (the agent's Role grants get and patch, not
+// update). The patch carries the resourceVersion it was computed from, so
+// the API server refuses it with a conflict if the object changed
+// meanwhile; the guard then re-reads and tries again. Template annotations
+// are left alone: a restart request stays.
 func (g *Guard) update(ctx context.Context, desired *appsv1.StatefulSetSpec) error {
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		sts, err := g.get(ctx)
 		if err != nil {
 			return err
 		}
-		annotations := sts.Spec.Template.Annotations
-		sts.Spec = *desired.DeepCopy()
-		sts.Spec.Template.Annotations = annotations
-		uctx, cancel := context.WithTimeout(ctx, g.callTimeout)
+		patch, err := revertPatch(sts, desired)
+		if err != nil {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(ctx, g.callTimeout)
 		defer cancel()
-		_, err = g.client.AppsV1().StatefulSets(g.namespace).Update(uctx, sts, metav1.UpdateOptions{})
+		_, err = g.client.AppsV1().StatefulSets(g.namespace).Patch(pctx, g.name,
+			types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: guardFieldManager})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("revert statefulset %s/%s: %w", g.namespace, g.name, err)
 	}
 	return nil
+}
+
+// guardFieldManager names the guard in the object's managed fields.
+const guardFieldManager = "kafkatune-vibectl-guard"
+
+type jsonPatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+func revertPatch(live *appsv1.StatefulSet, desired *appsv1.StatefulSetSpec) ([]byte, error) {
+	ops := []jsonPatchOp{
+		{Op: "replace", Path: "/metadata/resourceVersion", Value: live.ResourceVersion},
+		{Op: "replace", Path: "/spec/template/spec", Value: desired.Template.Spec},
+	}
+	if desired.Template.Labels != nil {
+		ops = append(ops, jsonPatchOp{Op: "replace", Path: "/spec/template/metadata/labels",
+			Value: desired.Template.Labels})
+	}
+	switch {
+	case desired.Replicas != nil:
+		ops = append(ops, jsonPatchOp{Op: "replace", Path: "/spec/replicas", Value: *desired.Replicas})
+	case live.Spec.Replicas != nil:
+		ops = append(ops, jsonPatchOp{Op: "remove", Path: "/spec/replicas"})
+	}
+	b, err := json.Marshal(ops)
+	if err != nil {
+		return nil, fmt.Errorf("encode revert patch: %w", err)
+	}
+	return b, nil
 }

@@ -164,6 +164,12 @@ func TestGuardCheck(t *testing.T) {
 				"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z",
 			}
 		}, nil, start},
+		{"template label changed", func(s *appsv1.StatefulSet) {
+			s.Spec.Template.Labels["evil"] = "yes"
+		}, []string{KnobOther}, start},
+		{"pod spec field added", func(s *appsv1.StatefulSet) {
+			s.Spec.Template.Spec.HostNetwork = true
+		}, []string{KnobOther}, start},
 		{"container renamed", func(s *appsv1.StatefulSet) {
 			s.Spec.Template.Spec.Containers[0].Name = "evil"
 		}, []string{KnobOther}, start},
@@ -178,10 +184,18 @@ func TestGuardCheck(t *testing.T) {
 			sts := getSTS(t, cs)
 			tt.mutate(sts)
 			putSTS(t, cs, sts)
+			cs.ClearActions()
 
 			rs, err := g.Check(ctx)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The agent's Role (k8s-sandbox/manifests/10-rbac.yaml) grants
+			// get and patch on the StatefulSet, nothing else.
+			for _, a := range cs.Actions() {
+				if v := a.GetVerb(); v != "get" && v != "patch" {
+					t.Errorf("guard made a %s call; its Role allows get and patch", v)
+				}
 			}
 			if got := revertKnobs(rs); !reflect.DeepEqual(got, tt.reverts) {
 				t.Errorf("reverts = %v, want %v", got, tt.reverts)
@@ -259,7 +273,7 @@ func TestGuardRetriesConflict(t *testing.T) {
 	putSTS(t, cs, sts)
 
 	conflicts := 0
-	cs.PrependReactor("update", "statefulsets", func(k8stesting.Action) (bool, runtime.Object, error) {
+	cs.PrependReactor("patch", "statefulsets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		if conflicts < 2 {
 			conflicts++
 			return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "apps", Resource: "statefulsets"},

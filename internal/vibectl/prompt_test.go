@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func goldenConfig() Config {
 	c := DefaultConfig()
-	c.Kubeconfig = "/run/kafkatune/vibectl.kubeconfig"
+	c.VibectlKubeconfig = "/run/kafkatune/vibectl.kubeconfig"
 	c.Model = "kafkatune-scripted"
 	c.TargetLatencyMs = 12.5
 	c.Limits = knobs.Limits{CPUs: 4, MemoryMB: 4096}

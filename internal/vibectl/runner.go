@@ -65,8 +65,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, opts ...Option
 		opt(&o)
 	}
 	if o.client == nil {
-		src := kube.Source{Kubeconfig: cfg.guardKubeconfig(), InCluster: cfg.GuardInCluster}
-		c, err := kube.NewClientset(src, "kafkatune-agent-vibectl-guard")
+		c, err := kube.NewClientset(cfg.guardSource(), "kafkatune-agent-vibectl-guard")
 		if err != nil {
 			return nil, fmt.Errorf("guard client: %w", err)
 		}
@@ -244,7 +243,7 @@ func (r *Runner) summarize(rec *StepRecord, reverts []Revert, guardErr error) st
 		parts = append(parts, "planned "+strings.Join(rec.Actions, ", "))
 	}
 	for _, k := range rec.Kubectl {
-		parts = append(parts, "ran kubectl "+k)
+		parts = append(parts, "ran "+k)
 	}
 	for _, e := range rec.Errors {
 		parts = append(parts, e)

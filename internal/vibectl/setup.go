@@ -88,7 +88,7 @@ func (r *Runner) writePolicy(realKubectl, shimDir string) error {
 	c := &r.cfg
 	p := Policy{
 		RealKubectl:        realKubectl,
-		Kubeconfig:         c.Kubeconfig,
+		Kubeconfig:         c.VibectlKubeconfig,
 		Namespace:          c.Namespace,
 		StatefulSet:        c.StatefulSet,
 		Container:          c.Container,
@@ -127,7 +127,7 @@ func (r *Runner) buildEnv(shimDir string) []string {
 		"COLUMNS=200",
 		"PYTHONIOENCODING=utf-8",
 		"PYTHONUNBUFFERED=1",
-		"KUBECONFIG=" + c.Kubeconfig,
+		"KUBECONFIG=" + c.VibectlKubeconfig,
 		EnvShimPolicy + "=" + r.policy,
 	}
 	if keyEnv := KeyEnv(Provider(c.Model)); keyEnv != "" {
@@ -150,7 +150,7 @@ func (r *Runner) buildEnv(shimDir string) []string {
 func (r *Runner) vibectlSettings() [][2]string {
 	return [][2]string{
 		{"llm.model", r.cfg.Model},
-		{"core.kubeconfig", r.cfg.Kubeconfig},
+		{"core.kubeconfig", r.cfg.VibectlKubeconfig},
 		{"memory.max_chars", itoa(r.cfg.MemoryMaxChars)},
 		{"display.show_streaming", "false"},
 		{"display.show_kubectl", "true"},
