@@ -236,11 +236,43 @@ func (s *Search) refit() {
 	if len(xs) == 0 {
 		return
 	}
+	_, sd := meanSD(ys)
+	floor := s.noiseFloor() / (sd * sd) // in standardized units
 	if len(xs) >= minFitPoints && float64(len(xs)) >= hyperGrowth*float64(s.hyperAt) {
-		s.hyper, s.hyperAt = chooseHyper(xs, ys, counts), len(xs)
+		s.hyper, s.hyperAt = chooseHyper(xs, ys, counts, floor), len(xs)
 	}
-	s.kc.update(s.hyper, xs, s.points)
-	s.model = newGP(s.hyper, s.kc.data, ys, counts)
+	h := s.hyper
+	h.noise = max(h.noise, floor)
+	s.kc.update(h, xs, s.points)
+	s.model = newGP(h, s.kc.data, ys, counts)
+}
+
+// Prior for the measurement noise floor: a relative noise of
+// noisePriorRel, weighted as noisePriorDOF degrees of freedom.
+const (
+	noisePriorRel = 0.05
+	noisePriorDOF = 2
+)
+
+// noiseFloor estimates the variance of one measurement (score units) from
+// the repeats: the spread within each repeated setting, pooled, shrunk
+// towards noisePriorRel of the mean score. The model's noise is never set
+// below it, so that it cannot read noise as signal.
+func (s *Search) noiseFloor() float64 {
+	var ss, level float64
+	dof, n := 0, 0
+	for _, set := range s.inModel {
+		o := s.obs[set]
+		m := o.mean()
+		level += m
+		n++
+		for _, v := range o.scores {
+			ss += (v - m) * (v - m)
+		}
+		dof += len(o.scores) - 1
+	}
+	prior := noisePriorRel * level / float64(max(n, 1))
+	return (noisePriorDOF*prior*prior + ss) / float64(noisePriorDOF+dof)
 }
 
 // maybeAccept makes the challenger the incumbent when the evidence is

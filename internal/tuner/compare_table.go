@@ -12,7 +12,7 @@ func (r CompareResult) Markdown() string {
 	c := r.Config
 	b := c.Limits.Bounds()
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Synthetic surface: %g CPUs, %d MiB, P99 target %g ms, noise %g%%.\n",
+	fmt.Fprintf(&sb, "Synthetic surface: %g CPUs, %d MiB, P99 target %g ms, noise %.3g%%.\n",
 		c.Limits.CPUs, c.Limits.MemoryMB, c.TargetP99Ms, 100*c.Noise)
 	fmt.Fprintf(&sb, "Grid: %d settings (%d heap x %d network x %d I/O); a quarter of it is %d trials.\n",
 		r.GridSize, len(b.HeapMB.Values()), len(b.NetworkThreads.Values()),

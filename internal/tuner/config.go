@@ -11,7 +11,7 @@ import (
 // Defaults of the search.
 const (
 	DefaultMinGain       = 0.02
-	DefaultConfidence    = 1.0
+	DefaultConfidence    = 2.0
 	DefaultMinRepeats    = 2
 	DefaultRefreshTrials = 10
 	DefaultInitialDesign = 4
@@ -37,7 +37,7 @@ type Config struct {
 	// a new incumbent (0.02).
 	MinGain float64
 	// Confidence is how many standard deviations of the predicted
-	// difference the improvement must exceed (1.0).
+	// difference the improvement must exceed (2.0).
 	Confidence float64
 	// MinRepeats is how many measurements both the challenger and the
 	// incumbent need before the incumbent changes (2).

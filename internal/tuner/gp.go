@@ -29,8 +29,8 @@ var defaultHyper = hyper{ls: [numDims]float64{0.4, 0.4, 0.4}, noise: 0.1}
 
 // Hyperparameter grid searched by maximum marginal likelihood.
 var (
-	lengthScales = []float64{0.12, 0.25, 0.5, 1.0}
-	noiseLevels  = []float64{0.01, 0.03, 0.1, 0.3}
+	lengthScales = []float64{0.12, 0.25, 0.5, 1.0, 2.0}
+	noiseLevels  = []float64{0.01, 0.03, 0.1, 0.3, 1, 3}
 )
 
 // kernel is the Matérn 5/2 covariance of two points.

@@ -10,17 +10,17 @@ import (
 // and the fitted points. Points are appended as they are measured, so
 // each trial adds one row and one column instead of recomputing all.
 type kernelCache struct {
-	h    hyper
+	ls   [numDims]float64
 	xs   []point
 	data [][]float64 // lower triangle
 	grid [][]float64 // grid[g][j]: grid point g against fitted point j
 }
 
-// update brings the cache to hyperparameters h and fitted points xs,
-// extending it when xs extends the cached points and h is unchanged.
+// update brings the cache to the length scales of h and fitted points xs,
+// extending it when xs extends the cached points and they are unchanged.
 func (c *kernelCache) update(h hyper, xs, grid []point) {
-	if c.h != h || len(xs) < len(c.xs) || !slices.Equal(c.xs, xs[:len(c.xs)]) {
-		c.h, c.xs, c.data = h, nil, nil
+	if c.ls != h.ls || len(xs) < len(c.xs) || !slices.Equal(c.xs, xs[:len(c.xs)]) {
+		c.ls, c.xs, c.data = h.ls, nil, nil
 		c.grid = make([][]float64, len(grid))
 	}
 	for j := len(c.xs); j < len(xs); j++ {
@@ -37,8 +37,15 @@ func (c *kernelCache) update(h hyper, xs, grid []point) {
 }
 
 // chooseHyper returns the hyperparameters on the grid with the highest
-// marginal likelihood for mean scores at xs.
-func chooseHyper(xs []point, scores []float64, counts []int) hyper {
+// marginal likelihood for mean scores at xs, among noise levels of at
+// least minNoise (minNoise itself is a candidate too).
+func chooseHyper(xs []point, scores []float64, counts []int, minNoise float64) hyper {
+	noises := []float64{minNoise}
+	for _, nz := range noiseLevels {
+		if nz > minNoise {
+			noises = append(noises, nz)
+		}
+	}
 	n := len(xs)
 	// Squared distance per knob, for every pair.
 	d2 := make([][][numDims]float64, n)
@@ -66,7 +73,7 @@ func chooseHyper(xs []point, scores []float64, counts []int) hyper {
 						k[i][j] = matern52(p[0]*inv[0] + p[1]*inv[1] + p[2]*inv[2])
 					}
 				}
-				for _, nz := range noiseLevels {
+				for _, nz := range noises {
 					h := hyper{ls: [numDims]float64{lh, ln, lio}, noise: nz}
 					if g := newGP(h, k, scores, counts); g != nil && g.logLik > bestLik {
 						best, bestLik = h, g.logLik

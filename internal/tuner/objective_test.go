@@ -36,7 +36,8 @@ func TestObjectiveScore(t *testing.T) {
 }
 
 func TestObjectiveValidate(t *testing.T) {
-	for _, o := range []Objective{{}, {TargetP99Ms: -1}, {TargetP99Ms: math.Inf(1)}, {TargetP99Ms: 5, PenaltyExponent: -1}} {
+	bad := []Objective{{}, {TargetP99Ms: -1}, {TargetP99Ms: math.Inf(1)}, {TargetP99Ms: 5, PenaltyExponent: -1}}
+	for _, o := range bad {
 		if err := o.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil, want error", o)
 		}
