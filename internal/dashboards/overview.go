@@ -78,6 +78,21 @@ func Overview() (dashboard.Dashboard, error) {
 			query{sumBy(loadgen(telemetry.ProducerInFlight), "instance"),
 				"in flight {{instance}}"}))
 
+	b.WithRow(row("Bridge")).
+		WithPanel(timeSeries("Bridge freshness",
+			"Seconds since the bridge last refreshed every value of "+
+				"latency.txt and the ConfigMap. The values are marked "+
+				"stale past three refresh intervals.",
+			unitSeconds,
+			query{"time() - max(" + telemetry.BridgeLastSuccess + ")",
+				"since last full refresh"})).
+		WithPanel(timeSeries("Bridge query errors",
+			"PromQL queries of the bridge that failed, per second, by "+
+				"query.",
+			unitOpsRate,
+			query{sumBy(rate(telemetry.BridgeQueryErrors),
+				telemetry.LabelQuery), "{{query}}"}))
+
 	return build(b)
 }
 
