@@ -27,6 +27,10 @@ import (
 	"github.com/kafkatune/kafkatune/internal/telemetry"
 )
 
+// noRaceExitDelay stops the race detector from sleeping a second at the
+// exit of each child process (the test binary playing vibectl and kubectl).
+const noRaceExitDelay = "GORACE=atexit_sleep_ms=0"
+
 // testAPIKey must never appear in any log or file of the agent.
 const testAPIKey = "sk-ant-test-0123456789abcdefghijKLMNOP"
 
@@ -91,7 +95,6 @@ func newLoopEnv(t *testing.T, scenario string) *loopEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(envFakeVibectl, e.dir)
 
 	c := DefaultConfig()
 	c.Vibectl = self
@@ -107,7 +110,6 @@ func newLoopEnv(t *testing.T, scenario string) *loopEnv {
 	c.KillGrace = time.Second
 	c.MaxSteps = len(strings.Split(scenario, ","))
 	c.MinChangeInterval = 0
-	c.PassEnv = []string{envFakeVibectl}
 	e.cfg = c
 
 	e.cs = fake.NewClientset(brokerStatefulSet("-Xms256m -Xmx256m", "1", "2"))
@@ -157,12 +159,15 @@ func (e *loopEnv) read(name string) string {
 
 func (e *loopEnv) run(ctx context.Context) (*Runner, error) {
 	e.t.Helper()
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r, err := New(e.cfg, log, e.reg, WithClient(e.cs))
+	r, err := New(e.cfg, testLogger(e.logs), e.reg, WithClient(e.cs), WithEnv(envFakeVibectl+"="+e.dir, noRaceExitDelay))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return r, r.Run(ctx)
+}
+
+func testLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func (e *loopEnv) counter(name, label, value string) float64 {
@@ -188,6 +193,7 @@ func (e *loopEnv) counter(name, label, value string) float64 {
 }
 
 func TestLoopWithFakeVibectl(t *testing.T) {
+	t.Parallel()
 	e := newLoopEnv(t, "ok,error0,refused,mutate,bypass,leak,exit1")
 	r, err := e.run(context.Background())
 	if err != nil {
@@ -284,8 +290,10 @@ func assertNoSecret(t *testing.T, text, where string) {
 }
 
 func TestLoopStepTimeout(t *testing.T) {
+	t.Parallel()
 	for _, scenario := range []string{"hang", "hangterm"} {
 		t.Run(scenario, func(t *testing.T) {
+			t.Parallel()
 			e := newLoopEnv(t, scenario)
 			e.cfg.StepTimeout = 2 * time.Second
 			e.cfg.KillGrace = 500 * time.Millisecond
@@ -305,6 +313,7 @@ func TestLoopStepTimeout(t *testing.T) {
 }
 
 func TestLoopCircuitBreaker(t *testing.T) {
+	t.Parallel()
 	e := newLoopEnv(t, "ok,error0,exit1,error0,ok")
 	e.cfg.MaxConsecutiveFailures = 3
 	e.cfg.MaxSteps = 10
@@ -321,7 +330,9 @@ func TestLoopCircuitBreaker(t *testing.T) {
 }
 
 func TestLoopKillSwitch(t *testing.T) {
+	t.Parallel()
 	t.Run("before the first step", func(t *testing.T) {
+		t.Parallel()
 		e := newLoopEnv(t, "ok")
 		if err := os.WriteFile(filepath.Join(e.statusDir, ShutdownFile), nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -334,6 +345,7 @@ func TestLoopKillSwitch(t *testing.T) {
 		}
 	})
 	t.Run("during a step", func(t *testing.T) {
+		t.Parallel()
 		e := newLoopEnv(t, "hang,ok")
 		e.cfg.StepTimeout = time.Minute
 		go func() {
@@ -353,6 +365,7 @@ func TestLoopKillSwitch(t *testing.T) {
 		}
 	})
 	t.Run("context cancelled", func(t *testing.T) {
+		t.Parallel()
 		e := newLoopEnv(t, "hang")
 		e.cfg.StepTimeout = time.Minute
 		ctx, cancel := context.WithCancel(context.Background())
@@ -369,6 +382,7 @@ func TestLoopKillSwitch(t *testing.T) {
 }
 
 func TestSetupDetectsConfigErrors(t *testing.T) {
+	t.Parallel()
 	e := newLoopEnv(t, "ok")
 	e.write("badkeys", "display.show_metrics")
 	_, err := e.run(context.Background())
@@ -382,6 +396,7 @@ func TestSetupDetectsConfigErrors(t *testing.T) {
 }
 
 func TestRunRefusesOversizedMemory(t *testing.T) {
+	t.Parallel()
 	e := newLoopEnv(t, "ok")
 	e.cfg.MemoryMaxChars = 200
 	if _, err := e.run(context.Background()); err == nil || !strings.Contains(err.Error(), "seed memory") {

@@ -25,7 +25,7 @@ const envFakeVibectl = "KAFKATUNE_TEST_FAKE_VIBECTL"
 // (when run under the name kubectl, exactly as the agent binary does) and
 // the fake vibectl of the loop tests.
 func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == ShimName {
+	if InvokedAsShim(os.Args[0]) {
 		os.Exit(ShimMain(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 	}
 	if dir := os.Getenv(envFakeVibectl); dir != "" {

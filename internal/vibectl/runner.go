@@ -34,7 +34,7 @@ type Runner struct {
 
 	// Set by prepare.
 	dir, policy, shimLog string
-	env                  []string
+	env, extraEnv        []string
 	shimOffset           int64
 
 	logMu sync.Mutex
@@ -46,11 +46,16 @@ type Option func(*options)
 type options struct {
 	client kubernetes.Interface
 	now    func() time.Time
+	env    []string
 }
 
 // WithClient gives the guard a ready Kubernetes client instead of one
 // built from the configured kubeconfig.
 func WithClient(c kubernetes.Interface) Option { return func(o *options) { o.client = c } }
+
+// WithEnv adds NAME=VALUE entries to vibectl's environment, for example
+// PYTHONPATH for a local llm plugin.
+func WithEnv(kv ...string) Option { return func(o *options) { o.env = append(o.env, kv...) } }
 
 // WithClock replaces time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -80,7 +85,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, opts ...Option
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	r := &Runner{
-		cfg: cfg, log: log, metrics: m, prompts: prompts, now: o.now,
+		cfg: cfg, log: log, metrics: m, prompts: prompts, now: o.now, extraEnv: o.env,
 		red: NewRedactor(cfg.APIKey.Reveal()),
 		guard: NewGuard(o.client, cfg.Namespace, cfg.StatefulSet, cfg.Container,
 			cfg.Limits.Bounds(), cfg.CallTimeout, log),

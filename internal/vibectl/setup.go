@@ -69,6 +69,21 @@ func (r *Runner) prepare() error {
 		return err
 	}
 	r.env = r.buildEnv(shimDir)
+	return r.pingShim(filepath.Join(shimDir, ShimName))
+}
+
+// pingShim checks that the installed shim is the shim: a binary that does
+// not dispatch on its name would let every kubectl call fail, or worse.
+func (r *Runner) pingShim(path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.SetupTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, shimPing)
+	cmd.Env = r.env
+	out, err := cmd.Output()
+	if err != nil || strings.TrimSpace(string(out)) != shimReply {
+		return fmt.Errorf("kubectl shim %s does not answer as the shim (%q, %v): "+
+			"the agent's main must call ShimMain when run as %s", path, out, err, ShimName)
+	}
 	return nil
 }
 
@@ -143,7 +158,7 @@ func (r *Runner) buildEnv(shimDir string) []string {
 			env = append(env, name+"="+v)
 		}
 	}
-	return env
+	return append(env, r.extraEnv...)
 }
 
 // vibectlSettings are the `config set` keys of every run (contract §6).

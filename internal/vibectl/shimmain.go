@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,22 @@ const EnvShimPolicy = "KAFKATUNE_SHIM_POLICY"
 
 // ShimName is the name under which the shim must be found on PATH.
 const ShimName = "kubectl"
+
+// shimPing is the argument with which the agent checks, before the first
+// step, that its shim answers as the shim.
+const (
+	shimPing  = "--kafkatune-shim-ping"
+	shimReply = "kafkatune kubectl shim ok"
+)
+
+// InvokedAsShim reports whether a binary started as argv0 is to act as
+// the kubectl shim: the agent installs itself on vibectl's PATH under the
+// name kubectl. The agent's main calls ShimMain then:
+//
+//	if vibectl.InvokedAsShim(os.Args[0]) {
+//		os.Exit(vibectl.ShimMain(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+//	}
+func InvokedAsShim(argv0 string) bool { return filepath.Base(argv0) == ShimName }
 
 // Exit codes of the shim besides the real kubectl's own.
 const (
@@ -46,6 +63,10 @@ type shimRecord struct {
 func ShimMain(ctx context.Context, args []string, getenv func(string) string,
 	stdout, stderr io.Writer,
 ) int {
+	if len(args) == 1 && args[0] == shimPing {
+		fmt.Fprintln(stdout, shimReply)
+		return 0
+	}
 	p, err := LoadPolicy(getenv(EnvShimPolicy))
 	if err != nil {
 		fmt.Fprintf(stderr, "error: kafkatune kubectl guard: %v\n", err)
