@@ -94,7 +94,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, opts ...Option
 		now:     o.now,
 		snap:    status.Snapshot{Stale: true, TargetLatencyMs: cfg.TargetLatencyMs},
 	}
-	if b.m, err = newMetrics(reg, b.queries, b.staleGauge); err != nil {
+	if b.m, err = newMetrics(reg, b.queries, b.staleGauge, cfg.TargetLatencyMs); err != nil {
 		return nil, err
 	}
 	b.cm = newConfigMapSink(cfg, o.kubeClient)

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -285,11 +286,23 @@ func TestMetricsLint(t *testing.T) {
 		telemetry.BridgeStale:         1,
 		telemetry.BridgeWrites:        4,
 		telemetry.BuildInfo:           1,
+		telemetry.TargetLatency:       1,
 	}
 	for name, want := range counts {
 		if got := testutil.CollectAndCount(tb.reg, name); got != want {
 			t.Errorf("%s has %d series at start, want %d", name, got, want)
 		}
+	}
+}
+
+func TestTargetLatencyGauge(t *testing.T) {
+	tb := newTestBridge(t)
+	want := fmt.Sprintf(`# HELP %[1]s The end-to-end P99 latency target, in seconds.
+# TYPE %[1]s gauge
+%[1]s %[2]g
+`, telemetry.TargetLatency, tb.cfg.TargetLatencyMs/1000)
+	if err := testutil.GatherAndCompare(tb.reg, strings.NewReader(want), telemetry.TargetLatency); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -31,7 +31,9 @@ type metrics struct {
 
 // newMetrics registers the metrics on reg. staleness is read at every
 // scrape, so that a stuck refresh loop still shows as stale.
-func newMetrics(reg prometheus.Registerer, queries []telemetry.Query, staleness func() float64) (*metrics, error) {
+// targetMs is the P99 target, exported in seconds as the gauge the
+// alerting rules compare the measured P99 with.
+func newMetrics(reg prometheus.Registerer, queries []telemetry.Query, staleness func() float64, targetMs float64) (*metrics, error) {
 	m := &metrics{
 		queryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    telemetry.BridgeQueryDuration,
@@ -64,7 +66,12 @@ func newMetrics(reg prometheus.Registerer, queries []telemetry.Query, staleness 
 			m.writes.WithLabelValues(sink, res)
 		}
 	}
-	cs := []prometheus.Collector{m.queryDuration, m.queryErrors, m.lastSuccess, m.stale, m.writes}
+	target := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: telemetry.TargetLatency,
+		Help: "The end-to-end P99 latency target, in seconds.",
+	})
+	target.Set(targetMs / 1000)
+	cs := []prometheus.Collector{m.queryDuration, m.queryErrors, m.lastSuccess, m.stale, m.writes, target}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register bridge metrics: %w", err)
