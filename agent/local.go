@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kafkatune/kafkatune/internal/envflag"
+	"github.com/kafkatune/kafkatune/internal/localstack"
+)
+
+// localConfig is the configuration of `agent local`.
+type localConfig struct {
+	stack     localstack.Config
+	freePorts bool
+	duration  time.Duration
+	logLevel  slog.Level
+}
+
+// Flag names of `agent local`, each with an environment fallback.
+const (
+	flagWorkDir        = "work-dir"
+	flagStatusDir      = "status-dir"
+	flagBinDir         = "bin-dir"
+	flagTarget         = "target-latency-ms"
+	flagTopic          = "topic"
+	flagScrapeInterval = "scrape-interval"
+	flagFreePorts      = "free-ports"
+	flagDuration       = "duration"
+	flagLogLevel       = "log-level"
+	flagProducerArgs   = "producer-args"
+)
+
+var localEnv = map[string]string{
+	flagWorkDir:        "KAFKATUNE_WORK_DIR",
+	flagStatusDir:      "STATUS_DIR",
+	flagBinDir:         "KAFKATUNE_BIN_DIR",
+	flagTarget:         "TARGET_LATENCY_MS",
+	flagTopic:          "KAFKA_TOPIC",
+	flagScrapeInterval: "SCRAPE_INTERVAL",
+	flagFreePorts:      "KAFKATUNE_FREE_PORTS",
+	flagDuration:       "KAFKATUNE_DURATION",
+	flagLogLevel:       "LOG_LEVEL",
+	flagProducerArgs:   "PRODUCER_ARGS",
+}
+
+// envWebhookToken holds the Alertmanager webhook token; without it a
+// random one is made for the run. It is never logged.
+const envWebhookToken = "AGENT_WEBHOOK_TOKEN"
+
+func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer) (localConfig, error) {
+	c := localConfig{stack: localstack.DefaultConfig()}
+	fs := flag.NewFlagSet("agent local", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: agent local [flags]\n\n"+
+			"Runs Kafka, Prometheus, Alertmanager, the load generators and the bridge on this machine.\n"+
+			"The load generators also read their own variables (MESSAGE_RATE_PER_SECOND, RATE_MODE, ...;\n"+
+			"see loadgen produce -help). Every flag falls back to the environment variable named in its text.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.stack.WorkDir, flagWorkDir, c.stack.WorkDir, "`dir` for broker data, Prometheus, Alertmanager and logs (broker data is kept)")
+	fs.StringVar(&c.stack.StatusDir, flagStatusDir, c.stack.StatusDir, "`dir` where the bridge writes latency.txt and metrics.json")
+	fs.StringVar(&c.stack.BinDir, flagBinDir, "", "`dir` holding the loadgen and exporter binaries (default: this binary's directory)")
+	fs.Float64Var(&c.stack.TargetLatencyMs, flagTarget, c.stack.TargetLatencyMs, "end-to-end P99 target in `ms`")
+	fs.StringVar(&c.stack.Topic, flagTopic, c.stack.Topic, "Kafka `topic` of the load generators")
+	fs.DurationVar(&c.stack.ScrapeInterval, flagScrapeInterval, c.stack.ScrapeInterval, "Prometheus scrape and rule evaluation `interval`")
+	fs.BoolVar(&c.freePorts, flagFreePorts, false, "use free ports instead of the conventional ones (9092, 9090, 9093, 9101-9104, 9404)")
+	fs.DurationVar(&c.duration, flagDuration, 0, "stop after this `duration` (0: run until Ctrl-C or SIGTERM)")
+	level := fs.String(flagLogLevel, "info", "log `level`: debug, info, warn or error")
+	producerArgs := fs.String(flagProducerArgs, "", "extra `flags` for loadgen produce, space-separated (for example \"-rate-mode fixed -rate 500\")")
+	es := envflag.New(fs)
+	for name, env := range localEnv {
+		es.Bind(name, env)
+	}
+	if err := es.Parse(args, lookup); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, usagef("local: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return c, usagef("local: unexpected argument %q: agent local takes only flags", fs.Arg(0))
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return c, usagef("local: invalid -%s (env %s) %q: want debug, info, warn or error", flagLogLevel, localEnv[flagLogLevel], *level)
+	}
+	if c.duration < 0 {
+		return c, usagef("local: invalid -%s (env %s) %s: want 0 or above", flagDuration, localEnv[flagDuration], c.duration)
+	}
+	c.stack.ProducerArgs = strings.Fields(*producerArgs)
+	if c.freePorts {
+		c.stack.Ports = localstack.Ports{}
+	}
+	if v, ok := lookup(envWebhookToken); ok && v != "" {
+		c.stack.WebhookToken = v
+	} else {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		c.stack.WebhookToken = hex.EncodeToString(b)
+	}
+	if err := c.stack.Validate(); err != nil {
+		return c, usagef("local: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return c, nil
+}
+
+// runLocal is `agent local`: start the stack, print where everything is,
+// serve the agent's endpoint, and stop everything on Ctrl-C, SIGTERM or
+// after -duration.
+func runLocal(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	c, err := parseLocal(args, lookup, stdout)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	if c.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.duration)
+		defer cancel()
+	}
+	reg, err := newRegistry()
+	if err != nil {
+		return err
+	}
+	// The agent's own port is bound first: Prometheus and Alertmanager are
+	// pointed at it.
+	agentAddr := "127.0.0.1:0"
+	if c.stack.Ports.Agent != 0 {
+		agentAddr = fmt.Sprintf("127.0.0.1:%d", c.stack.Ports.Agent)
+	}
+	srv, err := listen(agentAddr, reg, log.With("component", "agent"))
+	if err != nil {
+		return fmt.Errorf("agent endpoint: %w", err)
+	}
+	c.stack.Ports.Agent = srv.port()
+
+	started := time.Now()
+	stack, err := localstack.Start(ctx, log, c.stack)
+	if err != nil {
+		srv.ln.Close()
+		return err
+	}
+	log.Info("local stack up", "took", time.Since(started).Round(time.Millisecond))
+	printEndpoints(stdout, stack.Endpoints())
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.serve(gctx) })
+	g.Go(func() error { return stack.Wait(gctx) })
+	err = g.Wait()
+	if ctx.Err() != nil {
+		log.Info("stopping the local stack")
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if serr := stack.Stop(stopCtx); serr != nil {
+		log.Warn("stop", "err", serr)
+		if err == nil {
+			err = serr
+		}
+	}
+	if err == nil {
+		log.Info("local stack stopped")
+	}
+	return err
+}
+
+func printEndpoints(w io.Writer, eps []localstack.Endpoint) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "kafkatune local stack:")
+	for _, e := range eps {
+		fmt.Fprintf(tw, "  %s\t%s\n", e.Name, e.Where)
+	}
+	fmt.Fprintln(tw, "Stop with Ctrl-C.")
+	_ = tw.Flush()
+}
