@@ -80,11 +80,29 @@ func newWorkload(cmd *Command, log *slog.Logger, reg *prometheus.Registry) (func
 		}
 		return p.Run, nil
 	}
-	c, err := NewConsumer(cmd.Consumer, log, reg)
+	cc := cmd.Consumer
+	var ll *latencyLog
+	if cc.LatencyLog != "" {
+		var err error
+		if ll, err = openLatencyLog(cc.LatencyLog); err != nil {
+			return nil, err
+		}
+		cc.OnMessage = ll.record
+	}
+	c, err := NewConsumer(cc, log, reg)
 	if err != nil {
+		if ll != nil {
+			_ = ll.close()
+		}
 		return nil, err
 	}
-	return c.Run, nil
+	if ll == nil {
+		return c.Run, nil
+	}
+	return func(ctx context.Context) error {
+		err := c.Run(ctx)
+		return errors.Join(err, ll.close())
+	}, nil
 }
 
 // NewLogger returns the slog logger on w in format text or json.

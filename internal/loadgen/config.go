@@ -73,6 +73,7 @@ const (
 	flagLingerMs       = "linger-ms"
 	flagCompression    = "compression"
 	flagGroup          = "group"
+	flagLatencyLog     = "latency-log"
 )
 
 var envNames = map[string]string{
@@ -99,6 +100,7 @@ var envNames = map[string]string{
 	flagLingerMs:       "LINGER_MS",
 	flagCompression:    "COMPRESSION",
 	flagGroup:          "CONSUMER_GROUP_ID",
+	flagLatencyLog:     "LATENCY_LOG",
 }
 
 // Allowed values of the enumerated settings, in the order errors list them.
@@ -261,6 +263,10 @@ type ConsumerConfig struct {
 	Duration time.Duration
 	// LagInterval is how often the lag gauge is refreshed.
 	LagInterval time.Duration
+	// LatencyLog, if set, is a file the consume command appends one line
+	// per kafkatune message to: receive time and end-to-end latency, both
+	// in nanoseconds. Tests compute exact quantiles from it.
+	LatencyLog string
 	// Tracker configures the sequence gap and duplicate detection.
 	Tracker TrackerConfig
 	// CloseTimeout bounds the consumer's close (final commit, leave group).

@@ -162,6 +162,7 @@ func (o *options) addConsumer() {
 	o.addCommon(telemetry.DefaultConsumerAddr)
 	o.add(flagGroup, d.Group, "consumer `group` id (a new group starts at the earliest offset)")
 	o.add(flagDuration, "0", "stop after this `duration` (0: run until SIGINT/SIGTERM)")
+	o.add(flagLatencyLog, "", "`file` to append each message's receive time and latency to, in ns (empty: off)")
 }
 
 func (o *options) printUsage(out io.Writer) {
@@ -235,6 +236,7 @@ func (o *options) consumer() ConsumerConfig {
 	c.Topic = o.str(flagTopic)
 	c.Group = o.str(flagGroup)
 	c.Duration = o.duration(flagDuration)
+	c.LatencyLog = o.str(flagLatencyLog)
 	return c
 }
 
