@@ -215,7 +215,6 @@ func (r rates) Set(s string) error {
 // to out and returns flag.ErrHelp; bad input is a *UsageError.
 func ParseFlags(args []string, lookup func(string) (string, bool), out io.Writer) (Config, error) {
 	c := DefaultConfig()
-	c.Jars.CacheDir, _ = lookup(kafkaproc.EnvCacheDir)
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	defineFlags(fs, &c)

@@ -37,11 +37,11 @@ type LatencyRun struct {
 
 // LatencyResult is the end-to-end latency comparison.
 type LatencyResult struct {
-	Runs                                   []LatencyRun
-	ProducerCommand, ConsumerCommand       string
-	Partitions                             int
-	Warmup, Window                         time.Duration
-	LingerMs, MessageSize                  int
+	Runs                             []LatencyRun
+	ProducerCommand, ConsumerCommand string
+	Partitions                       int
+	Warmup, Window                   time.Duration
+	LingerMs, MessageSize            int
 }
 
 // compareLatency runs every configured rate on a fresh topic.
