@@ -33,6 +33,8 @@ type LatencyRun struct {
 	// time; PlainCreate from the record's CreateTime.
 	Plain, PlainCreate Quantiles
 	Window             float64
+	// Load1 is the 1-minute load average at the end of the window.
+	Load1 float64
 }
 
 // LatencyResult is the end-to-end latency comparison.
@@ -50,8 +52,9 @@ func (r *runner) compareLatency(ctx context.Context) (LatencyResult, error) {
 	res := LatencyResult{
 		Partitions: c.Partitions, Warmup: c.LatencyWarmup, Window: c.LatencyWindow,
 		LingerMs: c.LingerMs, MessageSize: c.RecordSize,
-		ProducerCommand: commandLine(r.loadgen, r.fixedRateArgs("<topic>", 1000)),
-		ConsumerCommand: commandLine(r.loadgen, r.consumeArgs("<topic>", "<group>", "127.0.0.1:<port>")),
+		ProducerCommand: r.shown(commandLine(r.loadgen, r.fixedRateArgs("<topic>", c.Rates[0]))),
+		ConsumerCommand: r.shown(commandLine(r.loadgen,
+			r.consumeArgs("<topic>", "<group>", "127.0.0.1:<metrics-port>"))),
 	}
 	for i, rate := range c.Rates {
 		topic := fmt.Sprintf("bench-latency-%d", i+1)
@@ -65,7 +68,7 @@ func (r *runner) compareLatency(ctx context.Context) (LatencyResult, error) {
 			"ours_p50_ms", round(run.Ours.P50, 2), "ours_p99_ms", round(run.Ours.P99, 2),
 			"ours_count", run.Ours.Count,
 			"plain_p50_ms", round(run.Plain.P50, 2), "plain_p99_ms", round(run.Plain.P99, 2),
-			"plain_count", run.Plain.Count, "load1", loadAvg().Load1)
+			"plain_count", run.Plain.Count, "load1", run.Load1)
 		res.Runs = append(res.Runs, run)
 	}
 	return res, nil
@@ -150,6 +153,7 @@ func (r *runner) latencyRun(ctx context.Context, topic string, rate float64) (La
 	if err != nil {
 		return run, err
 	}
+	run.Load1 = loadAvg().Load1
 	if err := prod.wait(ctx); err != nil {
 		return run, err
 	}

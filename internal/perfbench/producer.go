@@ -37,6 +37,8 @@ type ProducerRun struct {
 	Messages uint64
 	Seconds  float64
 	Usage    Usage
+	// Load1 is the 1-minute load average at the end of the run.
+	Load1 float64
 }
 
 // MsgPerSec is the throughput in messages per second.
@@ -120,7 +122,7 @@ func (r *runner) runLoadgen(ctx context.Context, pair int, topic string) (Produc
 	if err != nil {
 		return run, err
 	}
-	run.Usage = usage(before, after, p.cpu())
+	run.Usage, run.Load1 = usage(before, after, p.cpu()), loadAvg().Load1
 	acked, secs, failed, err := producerTotals(p.stderr)
 	if err != nil {
 		return run, err
@@ -178,7 +180,7 @@ func (r *runner) runProducerPerf(ctx context.Context, pair int, topic string, n 
 	if err != nil {
 		return run, err
 	}
-	run.Usage = usage(before, after, p.cpu())
+	run.Usage, run.Load1 = usage(before, after, p.cpu()), loadAvg().Load1
 	if strings.Contains(p.stderr.text(), "Exception") {
 		return run, fmt.Errorf("ProducerPerformance reported errors: %s", tail(p.stderr.text(), 10))
 	}
@@ -243,8 +245,8 @@ type ProducerResult struct {
 // fresh topic that is deleted afterwards.
 func (r *runner) compareProducers(ctx context.Context) (ProducerResult, error) {
 	var res ProducerResult
-	res.OursCommand = commandLine(r.loadgen, r.loadgenProduceArgs("<topic>"))
-	res.JavaCommand = commandLine(r.java, r.producerPerfArgs("<topic>", 1_000_000))
+	res.OursCommand = r.shown(commandLine(r.loadgen, r.loadgenProduceArgs("<topic>")))
+	res.JavaCommand = r.shown(commandLine(r.java, r.producerPerfArgs("<topic>", 1_000_000)))
 	for pair := 1; pair <= r.cfg.Pairs; pair++ {
 		ours, err := onTopic(ctx, r, fmt.Sprintf("bench-ours-%d", pair), func(topic string) (ProducerRun, error) {
 			return r.runLoadgen(ctx, pair, topic)
@@ -295,7 +297,13 @@ func (r *runner) logRun(run ProducerRun) {
 		"client_cpu_seconds_per_million", round(run.CPUPerMillion(), 2),
 		"broker_cpu_seconds_per_million", round(run.BrokerCPUPerMillion(), 2),
 		"others_cpu_seconds", round(run.Usage.Others, 1),
-		"load1", loadAvg().Load1)
+		"load1", run.Load1)
+}
+
+// shown replaces the parts of a command line that change from run to run
+// (the broker's port, the temporary directory) with placeholders.
+func (r *runner) shown(cmd string) string {
+	return strings.NewReplacer(r.bootstrap, "127.0.0.1:<port>", r.statusDir, "<tmp>/status").Replace(cmd)
 }
 
 // commandLine renders a command for the report.

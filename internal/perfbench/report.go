@@ -130,13 +130,14 @@ func (r *Report) producer(b *strings.Builder) {
 		"/proc/<pid>/stat.\n\n",
 		c.Pairs, c.ProduceDuration, num(r.Producer.JavaStartupCPU, 2))
 	b.WriteString("| pair | client | messages | seconds | msg/s | MB/s | client CPU s " +
-		"| client CPU s / M msgs | broker CPU s / M msgs | others' CPU s |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+		"| client CPU s / M msgs | broker CPU s / M msgs | others' CPU s | load average (1 min) |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, run := range r.Producer.Runs {
-		fmt.Fprintf(b, "| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(b, "| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			run.Pair, run.Client, run.Messages, num(run.Seconds, 2), num(run.MsgPerSec(), 0),
 			num(run.MBPerSec(c.RecordSize), 1), num(run.Usage.Client, 2),
-			num(run.CPUPerMillion(), 2), num(run.BrokerCPUPerMillion(), 2), num(run.Usage.Others, 1))
+			num(run.CPUPerMillion(), 2), num(run.BrokerCPUPerMillion(), 2),
+			num(run.Usage.Others, 1), num(run.Load1, 2))
 	}
 	s := r.Producer.Summarize(c.RecordSize)
 	b.WriteString("\nMedians:\n\n| | kafkatune loadgen | Kafka ProducerPerformance | ours / theirs |\n")
@@ -158,16 +159,24 @@ func (r *Report) producer(b *strings.Builder) {
 		"start-up subtracted.\n\n",
 		metWord(s.ThroughputRatio() >= 1), num(s.ThroughputRatio(), 2),
 		metWord(s.CPURatio() <= 1), num(s.CPURatio(), 2), num(s.CPURatioNoStart(), 2))
-	b.WriteString(producerNotes(s, c.Quick))
+	b.WriteString(producerNotes(s, c.Quick, r.Machine.CPUs))
 }
 
 // producerNotes explains the outcome of the producer comparison in plain
 // words, from the figures.
-func producerNotes(s ProducerSummary, quick bool) string {
+func producerNotes(s ProducerSummary, quick bool, cpus int) string {
 	var notes []string
 	if quick {
 		notes = append(notes, "In quick mode the runs last a few seconds, so start-up weighs "+
 			"heavily on both rate and CPU; the ratios mean little.")
+	}
+	if busy := max(s.Ours.Others, s.Java.Others); busy > 0.25*float64(cpus) {
+		notes = append(notes, fmt.Sprintf("Other processes kept %s (during our runs) and %s "+
+			"(during ProducerPerformance's) of the %d CPUs busy, in the median, and their share "+
+			"changed from run to run. The throughput figures therefore say mostly how much of "+
+			"the machine each run got, and the interleaving evens that out only in part. CPU "+
+			"per message depends much less on it and is the sturdier comparison here.",
+			num(s.Ours.Others, 2), num(s.Java.Others, 2), cpus))
 	}
 	if s.ThroughputRatio() < 1 {
 		notes = append(notes, fmt.Sprintf("Throughput is missed: ours reached %s of "+
@@ -179,10 +188,20 @@ func producerNotes(s ProducerSummary, quick bool) string {
 	}
 	if s.CPURatio() > 1 {
 		notes = append(notes, fmt.Sprintf("CPU is missed: ours used %s times the CPU per "+
-			"message. Each record crosses from Go to librdkafka through cgo, and the producer "+
-			"stamps it, records metrics (sent, in flight, send delay) and receives a delivery "+
-			"report through a Go channel; ProducerPerformance sends one pre-built payload and "+
-			"counts the callback.", num(s.CPURatio(), 2)))
+			"message. A likely cause, not measured apart: each record crosses from Go to "+
+			"librdkafka through cgo, and the producer stamps it, updates its metrics (sent, in "+
+			"flight, send delay) and receives a delivery report through a Go channel, while "+
+			"ProducerPerformance sends one pre-built payload and counts the callback.",
+			num(s.CPURatio(), 2)))
+	}
+	if s.Ours.BrokerCPUPerMillion > 1.1*s.Java.BrokerCPUPerMillion {
+		notes = append(notes, fmt.Sprintf("The broker spends more CPU per message on our "+
+			"producer's traffic (%s against %s s per million). A likely cause: loadgen spreads "+
+			"its messages round-robin over the partitions one at a time, so each partition's "+
+			"batch fills more slowly than with the Java producer's sticky partitioner, which "+
+			"fills one partition's batch before it moves on; smaller batches cost the broker "+
+			"more per message.", num(s.Ours.BrokerCPUPerMillion, 2),
+			num(s.Java.BrokerCPUPerMillion, 2)))
 	}
 	if len(notes) == 0 {
 		return ""
@@ -215,6 +234,7 @@ func (r *Report) latency(b *strings.Builder) {
 		"| independent P50 ms | independent P99 ms | independent records | P50 ours/indep. " +
 		"| P99 ours/indep. | CreateTime P50 ms | CreateTime P99 ms |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	maxLoad := 0.0
 	for _, run := range l.Runs {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | %s | %s | %d | %s | %s | %s | %s |\n",
 			num(run.Rate, 0), num(run.AckedRate, 0), num(run.Window, 1),
@@ -222,8 +242,16 @@ func (r *Report) latency(b *strings.Builder) {
 			num(run.Plain.P50, 2), num(run.Plain.P99, 2), run.Plain.Count,
 			num(run.Ours.P50/run.Plain.P50, 2), num(run.Ours.P99/run.Plain.P99, 2),
 			num(run.PlainCreate.P50, 2), num(run.PlainCreate.P99, 2))
+		maxLoad = max(maxLoad, run.Load1)
 	}
-	b.WriteString("\n")
+	b.WriteString("\nThe acked rate is over the producer's whole run, final flush included. " +
+		"What the table is for is the agreement of the two consumers on the same records.")
+	if maxLoad > float64(r.Machine.CPUs) {
+		fmt.Fprintf(b, " The latencies themselves are those of a contended machine (load average "+
+			"up to %s on %d CPUs at the end of the windows): the P99 shows processes waiting "+
+			"for a CPU, not what this broker does on an idle machine.", num(maxLoad, 1), r.Machine.CPUs)
+	}
+	b.WriteString("\n\n")
 }
 
 func (r *Report) tuner(b *strings.Builder) {
