@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -227,7 +228,7 @@ func ParseFlags(args []string, lookup func(string) (string, bool), out io.Writer
 			fs.PrintDefaults()
 			return c, flag.ErrHelp
 		}
-		return c, &UsageError{msg: err.Error()}
+		return c, &UsageError{msg: withEnvName(err.Error())}
 	}
 	if fs.NArg() > 0 {
 		return c, &UsageError{msg: fmt.Sprintf("unexpected argument %q: bench takes only flags", fs.Arg(0))}
@@ -238,6 +239,23 @@ func ParseFlags(args []string, lookup func(string) (string, bool), out io.Writer
 		quick(&c, given)
 	}
 	return c, c.Validate()
+}
+
+// flagInError finds the flag a flag-package error is about.
+var flagInError = regexp.MustCompile(`flag:? -([a-z-]+)`)
+
+// withEnvName adds the environment variable of the flag an error names,
+// so that the one-line error says both (envflag already does so for
+// values from the environment).
+func withEnvName(msg string) string {
+	m := flagInError.FindStringSubmatch(msg)
+	if m == nil || strings.Contains(msg, "BENCH_") {
+		return msg
+	}
+	if env, ok := envNames[m[1]]; ok {
+		return msg + " (env " + env + ")"
+	}
+	return msg
 }
 
 func defineFlags(fs *flag.FlagSet, c *Config) {

@@ -61,6 +61,7 @@ func TestParseFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"-pairs", "0"}, "-pairs"},
+		{[]string{"-pairs", "abc"}, "(env BENCH_PAIRS)"},
 		{[]string{"-rates", "fast"}, "rates"},
 		{[]string{"-duration", "10ms"}, "BENCH_DURATION"},
 		{[]string{"-in-flight-bytes", "1000"}, "-in-flight-bytes"},
