@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -233,14 +234,31 @@ func (s *Stack) Endpoints() []Endpoint {
 	}
 }
 
-// Wait blocks until ctx ends (nil) or a part of the stack exits on its own
-// (an error naming it).
-func (s *Stack) Wait(ctx context.Context) error {
-	type part struct {
-		name string
-		done <-chan struct{}
-		err  func() error
+// Check returns an error naming the first part of the stack that has
+// exited, or nil while every part runs. The producer and consumer may be
+// given a duration, after which their exit is no error: allowDone names
+// them.
+func (s *Stack) Check(allowDone ...string) error {
+	for _, p := range s.parts() {
+		select {
+		case <-p.done:
+			if p.err() == nil && slices.Contains(allowDone, p.name) {
+				continue
+			}
+			return fmt.Errorf("%s exited: %v (see %s)", p.name, p.err(), s.LogPath(p.name))
+		default:
+		}
 	}
+	return nil
+}
+
+type part struct {
+	name string
+	done <-chan struct{}
+	err  func() error
+}
+
+func (s *Stack) parts() []part {
 	parts := []part{
 		{"kafka", s.broker.Done(), s.broker.Err},
 		{"prometheus", s.prom.Done(), s.prom.Err},
@@ -249,6 +267,13 @@ func (s *Stack) Wait(ctx context.Context) error {
 	for _, p := range s.procs {
 		parts = append(parts, part{p.Name(), p.Done(), p.Err})
 	}
+	return parts
+}
+
+// Wait blocks until ctx ends (nil) or a part of the stack exits on its own
+// (an error naming it).
+func (s *Stack) Wait(ctx context.Context) error {
+	parts := s.parts()
 	exited := make(chan part, len(parts))
 	stop := make(chan struct{})
 	defer close(stop)
