@@ -53,7 +53,9 @@ func TestTunerRecorder(t *testing.T) {
 		r.IOThreads != bad.IOThreads || r.Kept || r.Trial != 0 {
 		t.Errorf("ledger record %+v", r)
 	}
-	for _, want := range []string{"regression", telemetry.AlertP99LatencyRegression, "4m0s after", "banned until"} {
+	for _, want := range []string{
+		"regression", telemetry.AlertP99LatencyRegression, "4m0s after", "banned until",
+	} {
 		if !strings.Contains(r.Reason, want) {
 			t.Errorf("ledger reason %q lacks %q", r.Reason, want)
 		}

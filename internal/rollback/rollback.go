@@ -302,7 +302,9 @@ func (k *Keeper) OnRegression(ctx context.Context, a Alert) (Outcome, error) {
 // time (ReasonNotReady); cause is logged and recorded. attempted is banned
 // for the cooldown unless it is the last good setting, which is then
 // applied again. The error is non-nil only when the rollback failed.
-func (k *Keeper) OnFailure(ctx context.Context, reason Reason, attempted knobs.Setting, cause error) (Outcome, error) {
+func (k *Keeper) OnFailure(ctx context.Context, reason Reason, attempted knobs.Setting,
+	cause error,
+) (Outcome, error) {
 	if reason != ReasonApplyFailed && reason != ReasonNotReady {
 		return Outcome{Action: ActionIgnored, Reason: reason, Why: WhyUnknownReason},
 			fmt.Errorf("rollback reason %q: want %s or %s", reason, ReasonApplyFailed, ReasonNotReady)

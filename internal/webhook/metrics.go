@@ -52,7 +52,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{LabelReason}),
 	}
 	for _, s := range []string{StatusFiring, StatusResolved} {
-		for _, r := range []rollback.Action{rollback.ActionRolledBack, rollback.ActionIgnored, rollback.ActionError} {
+		for _, r := range []rollback.Action{
+			rollback.ActionRolledBack, rollback.ActionIgnored, rollback.ActionError,
+		} {
 			m.notifications.WithLabelValues(s, string(r))
 		}
 	}
