@@ -435,7 +435,7 @@ func TestKubernetesRefusesOutOfBounds(t *testing.T) {
 		s    knobs.Setting
 		text string
 	}{
-		{knobs.Setting{HeapMB: 4096, NetworkThreads: 1, IOThreads: 2}, "heap 4096 MiB is outside the allowed range 128..2048 MiB"},
+		{knobs.Setting{HeapMB: 4096, NetworkThreads: 1, IOThreads: 2}, "heap 4096 MiB is outside the allowed range 256..2048 MiB"},
 		{knobs.Setting{HeapMB: 512, NetworkThreads: 9, IOThreads: 2}, "num.network.threads 9 is outside the allowed range 1..8"},
 		{knobs.Setting{HeapMB: 512, NetworkThreads: 1, IOThreads: 0}, "num.io.threads 0 is outside the allowed range 1..16"},
 	} {

@@ -71,7 +71,7 @@ func TestLocalRealBroker(t *testing.T) {
 		text string
 	}{
 		{knobs.Setting{HeapMB: 1024, NetworkThreads: 1, IOThreads: 2}, knobs.KnobHeap,
-			"heap 1024 MiB is outside the allowed range 128..512 MiB"},
+			"heap 1024 MiB is outside the allowed range 256..512 MiB"},
 		{knobs.Setting{HeapMB: 256, NetworkThreads: 5, IOThreads: 2}, knobs.KnobNetworkThreads,
 			"num.network.threads 5 is outside the allowed range 1..4 (2 x 2 CPUs)"},
 	} {

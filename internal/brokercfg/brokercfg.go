@@ -96,9 +96,11 @@ func (c *Client) Close() { c.admin.Close() }
 // Brokers returns the ids of the brokers in the cluster. It doubles as a
 // readiness check: it fails until a broker answers.
 func (c *Client) Brokers(ctx context.Context) ([]int32, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel()
-	res, err := c.admin.DescribeCluster(ctx)
+	res, err := withRetry(ctx, func(ctx context.Context) (kafka.DescribeClusterResult, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+		defer cancel()
+		return c.admin.DescribeCluster(ctx)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("describe cluster: %w", err)
 	}
@@ -129,9 +131,11 @@ func (c *Client) describe(ctx context.Context) ([]effective, error) {
 	for i, id := range ids {
 		res[i] = kafka.ConfigResource{Type: kafka.ResourceBroker, Name: strconv.Itoa(int(id))}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel()
-	results, err := c.admin.DescribeConfigs(ctx, res)
+	results, err := withRetry(ctx, func(ctx context.Context) ([]kafka.ConfigResourceResult, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+		defer cancel()
+		return c.admin.DescribeConfigs(ctx, res)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("describe broker configs: %w", err)
 	}
@@ -241,15 +245,17 @@ func (c *Client) alter(ctx context.Context, cur, next Threads) error {
 	if next.IO != cur.IO {
 		entries = append(entries, setEntry(PropIOThreads, next.IO))
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel()
 	res := make([]kafka.ConfigResource, len(ids))
 	for i, id := range ids {
 		res[i] = kafka.ConfigResource{
 			Type: kafka.ResourceBroker, Name: strconv.Itoa(int(id)), Config: entries,
 		}
 	}
-	results, err := c.admin.IncrementalAlterConfigs(ctx, res)
+	results, err := withRetry(ctx, func(ctx context.Context) ([]kafka.ConfigResourceResult, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+		defer cancel()
+		return c.admin.IncrementalAlterConfigs(ctx, res)
+	})
 	if err != nil {
 		return fmt.Errorf("alter broker threads to %s: %w", next, err)
 	}

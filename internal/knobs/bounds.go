@@ -9,7 +9,10 @@ import (
 
 // Bounds rules, in terms of the sandbox limits:
 //
-//   - heap in [MinHeapMB, MemoryMB/2] MiB, on a grid of HeapStepMB. At most
+//   - heap in [MinHeapMB, MemoryMB/2] MiB, on a grid of HeapStepMB. The
+//     floor is the de-optimized start: with 128 MiB a Kafka 4.1 broker
+//     dies at start-up allocating its log cleaner's dedupe buffer
+//     (OutOfMemoryError in SkimpyOffsetMap, seen on the local stack). At most
 //     half the memory limit goes to the heap; the rest is left for the page
 //     cache (Kafka reads and writes its log through it), metaspace, direct
 //     buffers (network and log I/O), thread stacks and the JVM's own
@@ -22,7 +25,7 @@ import (
 //     page cache), so more of them than cores keeps the CPUs busy while
 //     others wait.
 const (
-	MinHeapMB            = 128
+	MinHeapMB            = 256
 	HeapStepMB           = 64
 	NetworkThreadsPerCPU = 2
 	IOThreadsPerCPU      = 4

@@ -17,21 +17,21 @@ func TestBounds(t *testing.T) {
 	}{
 		{
 			name: "defaults", limits: DefaultLimits(),
-			heap:    Range{Min: 128, Max: 2048, Step: 64},
+			heap:    Range{Min: 256, Max: 2048, Step: 64},
 			network: Range{Min: 1, Max: 8, Step: 1},
 			ioThrs:  Range{Min: 1, Max: 16, Step: 1},
-			size:    31 * 8 * 16,
+			size:    29 * 8 * 16,
 		},
 		{
 			name: "fractional cpus, odd memory", limits: Limits{CPUs: 1.5, MemoryMB: 1000},
-			heap:    Range{Min: 128, Max: 448, Step: 64},
+			heap:    Range{Min: 256, Max: 448, Step: 64},
 			network: Range{Min: 1, Max: 3, Step: 1},
 			ioThrs:  Range{Min: 1, Max: 6, Step: 1},
-			size:    6 * 3 * 6,
+			size:    4 * 3 * 6,
 		},
 		{
-			name: "smallest", limits: Limits{CPUs: 0.5, MemoryMB: 256},
-			heap:    Range{Min: 128, Max: 128, Step: 64},
+			name: "smallest", limits: Limits{CPUs: 0.5, MemoryMB: 512},
+			heap:    Range{Min: 256, Max: 256, Step: 64},
 			network: Range{Min: 1, Max: 1, Step: 1},
 			ioThrs:  Range{Min: 1, Max: 2, Step: 1},
 			size:    2,
@@ -102,7 +102,7 @@ func TestCheck(t *testing.T) {
 			name: "all",
 			s:    Setting{HeapMB: 3000, NetworkThreads: 0, IOThreads: 17},
 			wants: []string{
-				"heap 3000 MiB is outside the allowed range 128..2048 MiB (at most half of the 4096 MiB memory limit)",
+				"heap 3000 MiB is outside the allowed range 256..2048 MiB (at most half of the 4096 MiB memory limit)",
 				"num.network.threads 0 is outside the allowed range 1..8 (2 x 4 CPUs)",
 				"num.io.threads 17 is outside the allowed range 1..16 (4 x 4 CPUs)",
 			},
@@ -111,7 +111,7 @@ func TestCheck(t *testing.T) {
 		{
 			name:  "heap too small",
 			s:     Setting{HeapMB: 64, NetworkThreads: 1, IOThreads: 1},
-			wants: []string{"heap 64 MiB is outside the allowed range 128..2048 MiB"},
+			wants: []string{"heap 64 MiB is outside the allowed range 256..2048 MiB"},
 			knobs: []string{KnobHeap},
 		},
 	}

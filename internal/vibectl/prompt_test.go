@@ -82,7 +82,7 @@ func TestGoldenPrompts(t *testing.T) {
 				}
 			}
 		}
-		for _, want := range []string{"12.5 ms", "128 to 2048", "1 to 8", "1 to 16",
+		for _, want := range []string{"12.5 ms", "256 to 2048", "1 to 8", "1 to 16",
 			`"-Xms512m -Xmx512m"`, "kafka-latency-metrics", "5m0s"} {
 			if !strings.Contains(instructions, want) {
 				t.Errorf("instructions lack %q", want)

@@ -17,7 +17,7 @@ func testPolicy() *Policy {
 		StatefulSet:        "kafka-controller",
 		Container:          "kafka",
 		ProtectedConfigMap: "kafka-latency-metrics",
-		Limits:             knobs.DefaultLimits(), // heap 128..2048, net 1..8, io 1..16
+		Limits:             knobs.DefaultLimits(), // heap 256..2048, net 1..8, io 1..16
 		MinChangeInterval:  Duration(5 * time.Minute),
 		RolloutTimeout:     Duration(2 * time.Minute),
 	}
