@@ -13,10 +13,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kafkatune/kafkatune/internal/actuator"
 	"github.com/kafkatune/kafkatune/internal/envflag"
 	"github.com/kafkatune/kafkatune/internal/localstack"
+	"github.com/kafkatune/kafkatune/internal/tuner"
 )
 
 // localConfig is the configuration of `agent local`.
@@ -25,6 +28,7 @@ type localConfig struct {
 	freePorts bool
 	duration  time.Duration
 	logLevel  slog.Level
+	tune      tuneConfig
 }
 
 // Flag names of `agent local`, each with an environment fallback.
@@ -79,8 +83,12 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	fs.DurationVar(&c.duration, flagDuration, 0, "stop after this `duration` (0: run until Ctrl-C or SIGTERM)")
 	level := fs.String(flagLogLevel, "info", "log `level`: debug, info, warn or error")
 	producerArgs := fs.String(flagProducerArgs, "", "extra `flags` for loadgen produce, space-separated (for example \"-rate-mode fixed -rate 500\")")
+	c.tune.registerFlags(fs)
 	es := envflag.New(fs)
 	for name, env := range localEnv {
+		es.Bind(name, env)
+	}
+	for name, env := range tuneEnv {
 		es.Bind(name, env)
 	}
 	if err := es.Parse(args, lookup); err != nil {
@@ -98,6 +106,10 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	if c.duration < 0 {
 		return c, usagef("local: invalid -%s (env %s) %s: want 0 or above", flagDuration, localEnv[flagDuration], c.duration)
 	}
+	if err := c.tune.validate(); err != nil {
+		return c, err
+	}
+	c.tune.targetMs = c.stack.TargetLatencyMs
 	c.stack.ProducerArgs = strings.Fields(*producerArgs)
 	if c.freePorts {
 		c.stack.Ports = localstack.Ports{}
@@ -157,6 +169,9 @@ func runLocal(ctx context.Context, args []string, lookup func(string) (string, b
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.serve(gctx) })
 	g.Go(func() error { return stack.Wait(gctx) })
+	if c.tune.enabled {
+		g.Go(func() error { return tuneLocal(gctx, c, stack, reg, log) })
+	}
 	err = g.Wait()
 	if ctx.Err() != nil {
 		log.Info("stopping the local stack")
@@ -183,4 +198,28 @@ func printEndpoints(w io.Writer, eps []localstack.Endpoint) {
 	}
 	fmt.Fprintln(tw, "Stop with Ctrl-C.")
 	_ = tw.Flush()
+}
+
+// tuneLocal runs the built-in optimizer against the stack's broker. When
+// it is done the stack keeps running on the best setting.
+func tuneLocal(ctx context.Context, c localConfig, stack *localstack.Stack, reg *prometheus.Registry, log *slog.Logger) error {
+	log = log.With("component", "tuner")
+	act, err := actuator.NewLocal(log, stack.Broker(), c.tune.limits.Bounds())
+	if err != nil {
+		return err
+	}
+	defer act.Close()
+	prom, err := newPromAPI(stack.PrometheusURL())
+	if err != nil {
+		return err
+	}
+	metrics, err := tuner.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	t := &tuning{cfg: c.tune, act: act, prom: prom, metrics: metrics, log: log, dir: c.stack.StatusDir}
+	if _, err := t.run(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("tuning: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/kafkatune/kafkatune/internal/actuator"
+	"github.com/kafkatune/kafkatune/internal/knobs"
+	"github.com/kafkatune/kafkatune/internal/trial"
+	"github.com/kafkatune/kafkatune/internal/tuner"
+)
+
+// tuneConfig is the configuration of a tuning run.
+type tuneConfig struct {
+	enabled  bool
+	trials   int
+	warmup   time.Duration
+	window   time.Duration
+	seed     uint64
+	limits   knobs.Limits
+	targetMs float64
+}
+
+// Flag names of the tuning run, with their environment variables.
+const (
+	flagTune        = "tune"
+	flagTrials      = "trials"
+	flagTrialWarmup = "trial-warmup"
+	flagTrialWindow = "trial-window"
+	flagSeed        = "seed"
+	flagCPULimit    = "cpu-limit"
+	flagMemLimit    = "memory-limit-mb"
+)
+
+var tuneEnv = map[string]string{
+	flagTune:        "AGENT_TUNE",
+	flagTrials:      "TUNE_TRIALS",
+	flagTrialWarmup: "TUNE_TRIAL_WARMUP",
+	flagTrialWindow: "TUNE_TRIAL_WINDOW",
+	flagSeed:        "TUNE_SEED",
+	flagCPULimit:    "K8S_SANDBOX_CPU_LIMIT",
+	flagMemLimit:    "MEMORY_LIMIT_MB",
+}
+
+// registerTuneFlags defines the tuning flags on fs with c's defaults.
+func (c *tuneConfig) registerFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.enabled, flagTune, false, "tune the broker with the built-in optimizer once the stack is up")
+	fs.IntVar(&c.trials, flagTrials, 12, "tuning trial `budget` (the final return to the best setting comes on top)")
+	fs.DurationVar(&c.warmup, flagTrialWarmup, trial.DefaultWarmup, "warm-up `duration` after each change, before measuring")
+	fs.DurationVar(&c.window, flagTrialWindow, trial.DefaultWindow, "measured `duration` of each trial, whole seconds")
+	fs.Uint64Var(&c.seed, flagSeed, 1, "`seed` of the search, for repeatable runs")
+	fs.Float64Var(&c.limits.CPUs, flagCPULimit, knobs.DefaultCPUs, "CPU `limit` the thread bounds derive from")
+	fs.IntVar(&c.limits.MemoryMB, flagMemLimit, knobs.DefaultMemoryMB, "memory limit in `MiB` the heap bound derives from (heap at most half)")
+}
+
+// validate reports the first bad tuning setting, naming its flag.
+func (c tuneConfig) validate() error {
+	bad := func(name string, v any, want string) error {
+		return usagef("local: invalid -%s (env %s) %v: want %s", name, tuneEnv[name], v, want)
+	}
+	switch {
+	case c.trials < 1 || c.trials > 1000:
+		return bad(flagTrials, c.trials, "1 to 1000")
+	case c.warmup < 0:
+		return bad(flagTrialWarmup, c.warmup, "0 or above")
+	case c.window < time.Second || c.window%time.Second != 0:
+		return bad(flagTrialWindow, c.window, "whole seconds, at least 1s")
+	}
+	if err := c.limits.Validate(); err != nil {
+		return usagef("local: invalid -%s/-%s (env %s/%s): %v", flagCPULimit, flagMemLimit,
+			tuneEnv[flagCPULimit], tuneEnv[flagMemLimit], err)
+	}
+	return nil
+}
+
+// tuning is a built-in optimizer run against one actuator.
+type tuning struct {
+	cfg     tuneConfig
+	act     actuator.Actuator
+	prom    promv1.API
+	metrics *tuner.Metrics
+	log     *slog.Logger
+	dir     string // where the ledger goes
+}
+
+// run measures the start, searches for up to cfg.trials trials and ends
+// on the best verified setting. On cancellation it still puts the best
+// setting back, with a fresh deadline.
+func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
+	start, err := t.act.Current(ctx)
+	if err != nil {
+		return tuner.Result{}, fmt.Errorf("read the broker's current setting: %w", err)
+	}
+	bounds := t.cfg.limits.Bounds()
+	if err := bounds.Check(start); err != nil {
+		return tuner.Result{}, fmt.Errorf("the broker's current setting %s is outside the bounds: %w", start, err)
+	}
+	search, err := tuner.NewSearch(tuner.Config{
+		Bounds:    bounds,
+		Objective: tuner.Objective{TargetP99Ms: t.cfg.targetMs},
+		Start:     start,
+		Seed:      t.cfg.seed,
+	})
+	if err != nil {
+		return tuner.Result{}, err
+	}
+	ev, err := trial.New(trial.Config{Warmup: t.cfg.warmup, Window: t.cfg.window}, t.act, t.prom, t.log)
+	if err != nil {
+		return tuner.Result{}, err
+	}
+	ledger, err := tuner.OpenLedger(t.dir)
+	if err != nil {
+		return tuner.Result{}, err
+	}
+	defer ledger.Close()
+	t.log.Info("tuning started", "start", start.String(), "trials", t.cfg.trials,
+		"warmup", t.cfg.warmup, "window", t.cfg.window, "target_p99_ms", t.cfg.targetMs,
+		"bounds_heap_mb", fmt.Sprintf("%d-%d", bounds.HeapMB.Min, bounds.HeapMB.Max),
+		"bounds_network_threads", fmt.Sprintf("%d-%d", bounds.NetworkThreads.Min, bounds.NetworkThreads.Max),
+		"bounds_io_threads", fmt.Sprintf("%d-%d", bounds.IOThreads.Min, bounds.IOThreads.Max),
+		"ledger", ledger.Path())
+	res, err := tuner.Run(ctx, search, ev, tuner.RunConfig{
+		Budget: t.cfg.trials, Ledger: ledger, Metrics: t.metrics, Logger: t.log,
+	})
+	if err != nil && ctx.Err() != nil {
+		// Cancelled mid-trial: the broker may run a setting not yet
+		// verified. Put the best one back before giving up.
+		backCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		if aerr := t.act.Apply(backCtx, res.Best); aerr != nil {
+			return res, errors.Join(err, fmt.Errorf("put back the best setting %s: %w", res.Best, aerr))
+		}
+		t.log.Info("tuning cancelled; best setting put back", "best", res.Best.String())
+		return res, err
+	}
+	if err != nil {
+		return res, err
+	}
+	t.log.Info("tuning finished", "best", res.Best.String(), "best_score", res.BestScore,
+		"trials", res.Trials, "stopped", res.Stopped, "start", start.String())
+	return res, nil
+}
+
+// newPromAPI returns a PromQL client for url.
+func newPromAPI(url string) (promv1.API, error) {
+	c, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %s: %w", url, err)
+	}
+	return promv1.NewAPI(c), nil
+}
