@@ -252,3 +252,32 @@ func TestSummarizeLedger(t *testing.T) {
 		t.Error("a missing ledger did not fail")
 	}
 }
+
+func TestPairRatios(t *testing.T) {
+	run := func(pair int, client string, msgs uint64, secs, cpu, others float64) ProducerRun {
+		return ProducerRun{Client: client, Pair: pair, Messages: msgs, Seconds: secs,
+			Usage: Usage{Client: cpu, Others: others, Wall: secs}}
+	}
+	res := ProducerResult{Runs: []ProducerRun{
+		run(1, ClientOurs, 1_000_000, 10, 4, 10),
+		run(1, ClientJava, 1_000_000, 20, 8, 30),
+		run(2, ClientOurs, 2_000_000, 10, 8, 2),
+		run(2, ClientJava, 2_000_000, 8, 20, 2),
+		run(3, ClientOurs, 1, 1, 1, 0), // incomplete pair
+	}}
+	prs := res.PairRatios()
+	if len(prs) != 2 {
+		t.Fatalf("%d pairs, want 2: %+v", len(prs), prs)
+	}
+	if prs[0].Throughput != 2 || prs[0].CPU != 0.5 || math.Abs(prs[0].Others-40.0/30) > 1e-12 {
+		t.Errorf("pair 1: %+v", prs[0])
+	}
+	p, ok := leastLoaded(prs)
+	if !ok || p.Pair != 2 || p.Throughput != 0.8 || p.CPU != 0.4 {
+		t.Errorf("least loaded: %+v", p)
+	}
+	s := res.Summarize(1000)
+	if s.Ours.Runs != 3 || s.Java.Runs != 2 || s.Java.MsgPerSec != (50_000+250_000)/2 {
+		t.Errorf("summary: %+v", s)
+	}
+}

@@ -139,6 +139,19 @@ func (r *Report) producer(b *strings.Builder) {
 			num(run.CPUPerMillion(), 2), num(run.BrokerCPUPerMillion(), 2),
 			num(run.Usage.Others, 1), num(run.Load1, 2))
 	}
+	r.producerMedians(b)
+}
+
+// producerMedians writes the per-pair ratios, the medians and the verdicts.
+func (r *Report) producerMedians(b *strings.Builder) {
+	c := r.Config
+	pairs := r.Producer.PairRatios()
+	b.WriteString("\nPer pair, ours / theirs:\n\n| pair | throughput | client CPU per message " +
+		"| CPUs kept busy by other processes |\n|---|---|---|---|\n")
+	for _, p := range pairs {
+		fmt.Fprintf(b, "| %d | %s | %s | %s |\n", p.Pair, num(p.Throughput, 2), num(p.CPU, 2),
+			num(p.Others, 2))
+	}
 	s := r.Producer.Summarize(c.RecordSize)
 	b.WriteString("\nMedians:\n\n| | kafkatune loadgen | Kafka ProducerPerformance | ours / theirs |\n")
 	b.WriteString("|---|---|---|---|\n")
@@ -159,12 +172,12 @@ func (r *Report) producer(b *strings.Builder) {
 		"start-up subtracted.\n\n",
 		metWord(s.ThroughputRatio() >= 1), num(s.ThroughputRatio(), 2),
 		metWord(s.CPURatio() <= 1), num(s.CPURatio(), 2), num(s.CPURatioNoStart(), 2))
-	b.WriteString(producerNotes(s, c.Quick, r.Machine.CPUs))
+	b.WriteString(producerNotes(s, pairs, c.Quick, r.Machine.CPUs))
 }
 
 // producerNotes explains the outcome of the producer comparison in plain
 // words, from the figures.
-func producerNotes(s ProducerSummary, quick bool, cpus int) string {
+func producerNotes(s ProducerSummary, pairs []PairRatio, quick bool, cpus int) string {
 	var notes []string
 	if quick {
 		notes = append(notes, "In quick mode the runs last a few seconds, so start-up weighs "+
@@ -177,6 +190,11 @@ func producerNotes(s ProducerSummary, quick bool, cpus int) string {
 			"the machine each run got, and the interleaving evens that out only in part. CPU "+
 			"per message depends much less on it and is the sturdier comparison here.",
 			num(s.Ours.Others, 2), num(s.Java.Others, 2), cpus))
+		if p, ok := leastLoaded(pairs); ok && len(pairs) > 1 {
+			notes = append(notes, fmt.Sprintf("In the pair with the least other work (pair %d, "+
+				"%s CPUs busy with other processes) the throughput ratio was %s and the CPU ratio %s.",
+				p.Pair, num(p.Others, 2), num(p.Throughput, 2), num(p.CPU, 2)))
+		}
 	}
 	if s.ThroughputRatio() < 1 {
 		notes = append(notes, fmt.Sprintf("Throughput is missed: ours reached %s of "+

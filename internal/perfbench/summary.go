@@ -61,3 +61,67 @@ func (s ProducerSummary) CPURatio() float64 { return s.Ours.CPUPerMillion / s.Ja
 func (s ProducerSummary) CPURatioNoStart() float64 {
 	return s.Ours.CPUPerMillionNoStart / s.Java.CPUPerMillionNoStart
 }
+
+// PairRatio compares the two runs of one pair.
+type PairRatio struct {
+	Pair int
+	// Throughput and CPU are ours over theirs (msg/s; client CPU per
+	// message).
+	Throughput, CPU float64
+	// Others is how many CPUs other processes kept busy, on average, over
+	// both runs of the pair.
+	Others float64
+}
+
+// PairRatios returns the ratios of every complete pair, in order.
+func (p ProducerResult) PairRatios() []PairRatio {
+	byPair := map[int][2]*ProducerRun{}
+	var order []int
+	for i := range p.Runs {
+		r := &p.Runs[i]
+		v, seen := byPair[r.Pair]
+		if !seen {
+			order = append(order, r.Pair)
+		}
+		if r.Client == ClientOurs {
+			v[0] = r
+		} else {
+			v[1] = r
+		}
+		byPair[r.Pair] = v
+	}
+	var out []PairRatio
+	for _, n := range order {
+		v := byPair[n]
+		if v[0] == nil || v[1] == nil {
+			continue
+		}
+		wall := v[0].Usage.Wall + v[1].Usage.Wall
+		pr := PairRatio{
+			Pair:       n,
+			Throughput: v[0].MsgPerSec() / v[1].MsgPerSec(),
+			CPU:        v[0].CPUPerMillion() / v[1].CPUPerMillion(),
+			Others:     math.NaN(),
+		}
+		if wall > 0 {
+			pr.Others = (v[0].Usage.Others + v[1].Usage.Others) / wall
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+// leastLoaded returns the pair during which other processes took the
+// least CPU.
+func leastLoaded(prs []PairRatio) (PairRatio, bool) {
+	if len(prs) == 0 {
+		return PairRatio{}, false
+	}
+	best := prs[0]
+	for _, p := range prs[1:] {
+		if p.Others < best.Others {
+			best = p
+		}
+	}
+	return best, true
+}
