@@ -19,6 +19,11 @@ const (
 	retryFirst       = 500 * time.Millisecond
 	retryMax         = 30 * time.Second
 	errorLogEvery    = 30 * time.Second
+	// reconnectBackoffMaxMs caps librdkafka's reconnect backoff (10 s by
+	// default). A broker restart takes 7 to 17 s here; with the default
+	// the clients found the broker back up to 5 s after it was ready, and
+	// that wait showed up as latency that the broker did not cause.
+	reconnectBackoffMaxMs = 1000
 )
 
 // clientLogs carries librdkafka's own log lines into slog (at debug: the

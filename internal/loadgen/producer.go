@@ -46,6 +46,8 @@ type Producer struct {
 	broken atomic.Bool   // a fatal error was seen: recreate the client
 	slots  chan struct{} // one token per message in flight
 	rate   *rateSignal
+	// onDelivery is set by OnDelivery before Run and only read after.
+	onDelivery func(seq uint64, err error)
 
 	sent, acked, failed, recreated atomic.Uint64
 }
@@ -99,6 +101,20 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	p.msg.Value = p.buf
 	return p, nil
 }
+
+// sendInfo travels with a message to its delivery report.
+type sendInfo struct {
+	sent time.Time // the actual send time
+	seq  uint64
+}
+
+// OnDelivery makes the producer call fn for every delivery report, with
+// the message's sequence number and nil when the broker acknowledged it, or
+// the delivery error. Messages dropped without a report (a client closed
+// with messages it never reported on) are only counted as failed. fn runs
+// on the client's event goroutine and must be fast. Call OnDelivery before
+// Run.
+func (p *Producer) OnDelivery(fn func(seq uint64, err error)) { p.onDelivery = fn }
 
 // ID returns the producer id stamped on this run's messages.
 func (p *Producer) ID() uint64 { return p.id }
@@ -184,6 +200,7 @@ func (p *Producer) newClient() (*producerClient, error) {
 		"compression.type":             p.cfg.Compression,
 		"queue.buffering.max.messages": p.cfg.MaxInFlight + 1000,
 		"go.delivery.report.fields":    "none",
+		"reconnect.backoff.max.ms":     reconnectBackoffMaxMs,
 	}
 	logs.apply(cm)
 	kp, err := kafka.NewProducer(&cm)
@@ -221,6 +238,10 @@ func (p *Producer) delivered(c *producerClient, m *kafka.Message) {
 	c.inFlight.Add(-1)
 	p.m.inFlight.Dec()
 	<-p.slots
+	info, ok := m.Opaque.(sendInfo)
+	if ok && p.onDelivery != nil {
+		p.onDelivery(info.seq, m.TopicPartition.Error)
+	}
 	if err := m.TopicPartition.Error; err != nil {
 		reason, fatal := failureReason(err, c.purgeReason.Load().(string))
 		if fatal {
@@ -229,8 +250,8 @@ func (p *Producer) delivered(c *producerClient, m *kafka.Message) {
 		p.fail(reason, 1)
 		return
 	}
-	if sent, ok := m.Opaque.(time.Time); ok {
-		p.m.ackLatency.Observe(time.Since(sent).Seconds())
+	if ok {
+		p.m.ackLatency.Observe(time.Since(info.sent).Seconds())
 	}
 	p.acked.Add(1)
 	p.m.acked.Inc()
@@ -347,7 +368,7 @@ func (p *Producer) send(ctx context.Context, seq uint64, intended time.Time) err
 				return err
 			}
 		}
-		err := p.produce(intended)
+		err := p.produce(seq, intended)
 		if err == nil {
 			return nil
 		}
@@ -369,10 +390,10 @@ func (p *Producer) send(ctx context.Context, seq uint64, intended time.Time) err
 	}
 }
 
-func (p *Producer) produce(intended time.Time) error {
+func (p *Producer) produce(seq uint64, intended time.Time) error {
 	c := p.client.Load()
 	now := time.Now()
-	p.msg.Opaque = now
+	p.msg.Opaque = sendInfo{sent: now, seq: seq}
 	c.inFlight.Add(1)
 	if err := c.p.Produce(&p.msg, nil); err != nil {
 		c.inFlight.Add(-1)
