@@ -19,7 +19,7 @@ import (
 	"github.com/kafkatune/kafkatune/internal/actuator"
 	"github.com/kafkatune/kafkatune/internal/envflag"
 	"github.com/kafkatune/kafkatune/internal/localstack"
-	"github.com/kafkatune/kafkatune/internal/tuner"
+	"github.com/kafkatune/kafkatune/internal/rollback"
 )
 
 // localConfig is the configuration of `agent local`.
@@ -29,6 +29,8 @@ type localConfig struct {
 	duration  time.Duration
 	logLevel  slog.Level
 	tune      tuneConfig
+
+	rollbackWindow, rollbackCooldown time.Duration
 }
 
 // Flag names of `agent local`, each with an environment fallback.
@@ -43,6 +45,8 @@ const (
 	flagDuration       = "duration"
 	flagLogLevel       = "log-level"
 	flagProducerArgs   = "producer-args"
+	flagRollbackWindow = "rollback-window"
+	flagRollbackCool   = "rollback-cooldown"
 )
 
 var localEnv = map[string]string{
@@ -56,6 +60,8 @@ var localEnv = map[string]string{
 	flagDuration:       "KAFKATUNE_DURATION",
 	flagLogLevel:       "LOG_LEVEL",
 	flagProducerArgs:   "PRODUCER_ARGS",
+	flagRollbackWindow: "ROLLBACK_WINDOW",
+	flagRollbackCool:   "ROLLBACK_COOLDOWN",
 }
 
 // envWebhookToken holds the Alertmanager webhook token; without it a
@@ -83,6 +89,10 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	fs.DurationVar(&c.duration, flagDuration, 0, "stop after this `duration` (0: run until Ctrl-C or SIGTERM)")
 	level := fs.String(flagLogLevel, "info", "log `level`: debug, info, warn or error")
 	producerArgs := fs.String(flagProducerArgs, "", "extra `flags` for loadgen produce, space-separated (for example \"-rate-mode fixed -rate 500\")")
+	fs.DurationVar(&c.rollbackWindow, flagRollbackWindow, rollback.DefaultWindow,
+		"roll back when the P99 regression alert starts within this `duration` after a change")
+	fs.DurationVar(&c.rollbackCooldown, flagRollbackCool, rollback.DefaultCooldown,
+		"keep a rolled-back setting out of the search for this `duration`")
 	c.tune.registerFlags(fs)
 	es := envflag.New(fs)
 	for name, env := range localEnv {
@@ -105,6 +115,12 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	}
 	if c.duration < 0 {
 		return c, usagef("local: invalid -%s (env %s) %s: want 0 or above", flagDuration, localEnv[flagDuration], c.duration)
+	}
+	if c.rollbackWindow <= 0 {
+		return c, usagef("local: invalid -%s (env %s) %s: want above 0", flagRollbackWindow, localEnv[flagRollbackWindow], c.rollbackWindow)
+	}
+	if c.rollbackCooldown < 0 {
+		return c, usagef("local: invalid -%s (env %s) %s: want 0 or above", flagRollbackCool, localEnv[flagRollbackCool], c.rollbackCooldown)
 	}
 	if err := c.tune.validate(); err != nil {
 		return c, err
@@ -166,11 +182,22 @@ func runLocal(ctx context.Context, args []string, lookup func(string) (string, b
 	log.Info("local stack up", "took", time.Since(started).Round(time.Millisecond))
 	printEndpoints(stdout, stack.Endpoints())
 
+	ag, act, err := startCore(ctx, c, stack, reg, log)
+	if err != nil {
+		srv.ln.Close()
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		return errors.Join(err, stack.Stop(stopCtx))
+	}
+	defer act.Close()
+	defer ag.close()
+	srv.mux.Handle(localstack.WebhookPath, ag.hook)
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.serve(gctx) })
 	g.Go(func() error { return stack.Wait(gctx) })
 	if c.tune.enabled {
-		g.Go(func() error { return tuneLocal(gctx, c, stack, reg, log) })
+		g.Go(func() error { return tuneLocal(gctx, c, stack, ag, log) })
 	}
 	err = g.Wait()
 	if ctx.Err() != nil {
@@ -200,26 +227,38 @@ func printEndpoints(w io.Writer, eps []localstack.Endpoint) {
 	_ = tw.Flush()
 }
 
-// tuneLocal runs the built-in optimizer against the stack's broker. When
-// it is done the stack keeps running on the best setting.
-func tuneLocal(ctx context.Context, c localConfig, stack *localstack.Stack, reg *prometheus.Registry, log *slog.Logger) error {
-	log = log.With("component", "tuner")
-	act, err := actuator.NewLocal(log, stack.Broker(), c.tune.limits.Bounds())
-	if err != nil {
-		return err
-	}
-	defer act.Close()
+// tuneLocal runs the built-in optimizer through the agent's core. When it
+// is done the stack keeps running on the best setting.
+func tuneLocal(ctx context.Context, c localConfig, stack *localstack.Stack, ag *core, log *slog.Logger) error {
 	prom, err := newPromAPI(stack.PrometheusURL())
 	if err != nil {
 		return err
 	}
-	metrics, err := tuner.NewMetrics(reg)
-	if err != nil {
-		return err
-	}
-	t := &tuning{cfg: c.tune, act: act, prom: prom, metrics: metrics, log: log, dir: c.stack.StatusDir}
+	t := &tuning{cfg: c.tune, core: ag, prom: prom, log: log.With("component", "tuner")}
 	if _, err := t.run(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("tuning: %w", err)
 	}
 	return nil
+}
+
+// startCore builds the local actuator and the agent's core on the stack's
+// broker.
+func startCore(ctx context.Context, c localConfig, stack *localstack.Stack, reg prometheus.Registerer,
+	log *slog.Logger,
+) (*core, *actuator.Local, error) {
+	act, err := actuator.NewLocal(log.With("component", "actuator"), stack.Broker(), c.tune.limits.Bounds())
+	if err != nil {
+		return nil, nil, err
+	}
+	ag, err := newCore(ctx, act, coreConfig{
+		token:          c.stack.WebhookToken,
+		statusDir:      c.stack.StatusDir,
+		rollbackWindow: c.rollbackWindow,
+		cooldown:       c.rollbackCooldown,
+	}, reg, log.With("component", "agent"))
+	if err != nil {
+		act.Close()
+		return nil, nil, err
+	}
+	return ag, act, nil
 }

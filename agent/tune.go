@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/kafkatune/kafkatune/internal/actuator"
 	"github.com/kafkatune/kafkatune/internal/knobs"
 	"github.com/kafkatune/kafkatune/internal/trial"
 	"github.com/kafkatune/kafkatune/internal/tuner"
@@ -80,21 +79,19 @@ func (c tuneConfig) validate() error {
 	return nil
 }
 
-// tuning is a built-in optimizer run against one actuator.
+// tuning is a built-in optimizer run through the agent's core.
 type tuning struct {
-	cfg     tuneConfig
-	act     actuator.Actuator
-	prom    promv1.API
-	metrics *tuner.Metrics
-	log     *slog.Logger
-	dir     string // where the ledger goes
+	cfg  tuneConfig
+	core *core
+	prom promv1.API
+	log  *slog.Logger
 }
 
 // run measures the start, searches for up to cfg.trials trials and ends
 // on the best verified setting. On cancellation it still puts the best
 // setting back, with a fresh deadline.
 func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
-	start, err := t.act.Current(ctx)
+	start, err := t.core.Current(ctx)
 	if err != nil {
 		return tuner.Result{}, fmt.Errorf("read the broker's current setting: %w", err)
 	}
@@ -111,30 +108,28 @@ func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
 	if err != nil {
 		return tuner.Result{}, err
 	}
-	ev, err := trial.New(trial.Config{Warmup: t.cfg.warmup, Window: t.cfg.window}, t.act, t.prom, t.log)
+	opt := &lockedOptimizer{opt: search, keeper: t.core.keeper}
+	t.core.bans.set(opt)
+	defer t.core.bans.set(nil)
+	ev, err := trial.New(trial.Config{Warmup: t.cfg.warmup, Window: t.cfg.window}, t.core, t.prom, t.log)
 	if err != nil {
 		return tuner.Result{}, err
 	}
-	ledger, err := tuner.OpenLedger(t.dir)
-	if err != nil {
-		return tuner.Result{}, err
-	}
-	defer ledger.Close()
 	t.log.Info("tuning started", "start", start.String(), "trials", t.cfg.trials,
 		"warmup", t.cfg.warmup, "window", t.cfg.window, "target_p99_ms", t.cfg.targetMs,
 		"bounds_heap_mb", fmt.Sprintf("%d-%d", bounds.HeapMB.Min, bounds.HeapMB.Max),
 		"bounds_network_threads", fmt.Sprintf("%d-%d", bounds.NetworkThreads.Min, bounds.NetworkThreads.Max),
 		"bounds_io_threads", fmt.Sprintf("%d-%d", bounds.IOThreads.Min, bounds.IOThreads.Max),
-		"ledger", ledger.Path())
-	res, err := tuner.Run(ctx, search, ev, tuner.RunConfig{
-		Budget: t.cfg.trials, Ledger: ledger, Metrics: t.metrics, Logger: t.log,
+		"ledger", t.core.ledger.Path())
+	res, err := tuner.Run(ctx, opt, ev, tuner.RunConfig{
+		Budget: t.cfg.trials, Ledger: t.core.ledger, Metrics: t.core.metrics, Logger: t.log,
 	})
 	if err != nil && ctx.Err() != nil {
 		// Cancelled mid-trial: the broker may run a setting not yet
 		// verified. Put the best one back before giving up.
 		backCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 		defer cancel()
-		if aerr := t.act.Apply(backCtx, res.Best); aerr != nil {
+		if aerr := t.core.Apply(backCtx, res.Best); aerr != nil {
 			return res, errors.Join(err, fmt.Errorf("put back the best setting %s: %w", res.Best, aerr))
 		}
 		t.log.Info("tuning cancelled; best setting put back", "best", res.Best.String())

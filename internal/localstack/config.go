@@ -8,6 +8,7 @@ package localstack
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -71,6 +72,12 @@ type Config struct {
 	ExporterArgs []string
 	// ScrapeInterval is Prometheus's scrape and rule evaluation interval.
 	ScrapeInterval time.Duration
+	// Rules, if set, replaces the repository's rule files (tests use it to
+	// shorten the alerts' time scales).
+	Rules fs.FS
+	// EditAlertmanager, if set, rewrites the rendered Alertmanager
+	// configuration (tests use it to shorten the grouping intervals).
+	EditAlertmanager func([]byte) ([]byte, error)
 	// WebhookToken is the token Alertmanager sends to the agent's
 	// webhook. It is written to a 0600 file for Alertmanager only.
 	WebhookToken string

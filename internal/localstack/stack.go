@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -123,6 +124,11 @@ func (s *Stack) startAlertmanager(ctx context.Context) (*promproc.Server, error)
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.EditAlertmanager != nil {
+		if amCfg, err = s.cfg.EditAlertmanager(amCfg); err != nil {
+			return nil, fmt.Errorf("edit alertmanager config: %w", err)
+		}
+	}
 	out, err := s.logFile("alertmanager")
 	if err != nil {
 		return nil, err
@@ -156,6 +162,10 @@ func (s *Stack) startPrometheus(ctx context.Context) (*promproc.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rulesFS fs.FS = promfiles.Rules
+	if s.cfg.Rules != nil {
+		rulesFS = s.cfg.Rules
+	}
 	// Fresh TSDB per run: series of an earlier run would mix with this
 	// one's in the rates and quantiles.
 	dir := filepath.Join(s.cfg.WorkDir, "prometheus")
@@ -166,7 +176,7 @@ func (s *Stack) startPrometheus(ctx context.Context) (*promproc.Server, error) {
 		Dir:    dir,
 		Port:   p.Prometheus,
 		Config: promCfg,
-		Rules:  promfiles.Rules,
+		Rules:  rulesFS,
 		Output: out,
 	})
 }
