@@ -95,8 +95,9 @@ func (l *ledger) counts() counts {
 	}
 }
 
-// progress returns the acknowledged and consumed totals so far (other
-// fields zero), cheaply: no latency window is closed.
+// progress returns, cheaply (no latency window is closed), the messages
+// acknowledged and the records read so far, duplicates included; the other
+// fields are zero.
 func (l *ledger) progress() counts {
 	l.mu.Lock()
 	defer l.mu.Unlock()
