@@ -27,7 +27,7 @@ var (
 	buildErr  error
 )
 
-// Binaries builds loadgen and exporter into a temporary directory, once
+// Binaries builds agent, loadgen and exporter into a temporary directory, once
 // per process, and returns it. The directory lives as long as the process
 // (the OS cleans /tmp); the build cache makes later builds cheap.
 func Binaries(ctx context.Context) (string, error) {
@@ -48,10 +48,10 @@ func build(ctx context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./loadgen", "./exporter")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./agent", "./loadgen", "./exporter")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build loadgen and exporter: %v\n%s", err, out)
+		return "", fmt.Errorf("go build agent, loadgen and exporter: %v\n%s", err, out)
 	}
 	return dir, nil
 }
