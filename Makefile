@@ -25,7 +25,14 @@ TEST_FLAGS ?= -count=1 -p 2 -timeout 45m
 FUZZTIME   ?= 10s
 # Fuzz targets: package and function, run for FUZZTIME each in `make test`.
 FUZZ_TARGETS := \
-	./internal/stamp:FuzzDecode
+	./internal/stamp:FuzzDecode \
+	./internal/loadgen:FuzzConsumerHandle \
+	./internal/loadgen:FuzzParse \
+	./internal/bridge:FuzzSampleValue \
+	./internal/bridge:FuzzQueryAnswer \
+	./internal/bridge:FuzzParseFlags \
+	./internal/chaos:FuzzParseFlags \
+	./internal/webhook:FuzzWebhookBody
 
 COMPOSE   ?= docker compose
 NETWORK   := kafkatune

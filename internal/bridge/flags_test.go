@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -178,5 +179,16 @@ func TestUsageErrorRedactsURL(t *testing.T) {
 	_, err := ParseFlags([]string{"-prometheus-url=ftp://user:hunter2@prom"}, envOf(nil), &bytes.Buffer{})
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error = %v, want one without the password", err)
+	}
+}
+
+func TestParseFlagsControlCharsOneLine(t *testing.T) {
+	_, err := ParseFlags([]string{"-\n"}, func(string) (string, bool) { return "", false }, io.Discard)
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a UsageError", err)
+	}
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Errorf("usage error spans lines: %q", err.Error())
 	}
 }
