@@ -2,6 +2,8 @@
 //
 //	agent local     run the whole stack on this machine (make local), and
 //	                optionally tune its broker with the built-in optimizer
+//	agent tune      tune the Kafka StatefulSet in Kubernetes with the
+//	                built-in optimizer (no API key needed)
 //	agent vibectl   drive the LLM CLI vibectl in a loop behind guardrails
 //
 // Run `agent <command> -help` for the flags of each. Installed on vibectl's
@@ -48,7 +50,7 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
-const commands = "local or vibectl"
+const commands = "local, tune or vibectl"
 
 // run dispatches to the subcommand named by args[0].
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runLocal(ctx, args[1:], lookup, stdout, stderr)
 	case "vibectl":
 		return runVibectl(ctx, args[1:], lookup, stdout, stderr)
+	case "tune":
+		return runTune(ctx, args[1:], lookup, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintf(stdout, "Usage: agent <command> [flags]\n\nCommands: %s. Run agent <command> -help for the flags.\n", commands)
 		return nil

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestBadInput runs the agent's command line on bad flags and values: each
+// is a usage error (exit 2) explained in exactly one line that names the
+// flag or command and what is allowed.
+func TestBadInput(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	env := func(kv ...string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1], true
+				}
+			}
+			return "", false
+		}
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		lookup func(string) (string, bool)
+		want   string
+	}{
+		{"no command", nil, noEnv, "missing command"},
+		{"unknown command", []string{"frobnicate"}, noEnv, `unknown command "frobnicate"`},
+		{"local unknown flag", []string{"local", "-nope"}, noEnv, "-nope"},
+		{"local negative target", []string{"local", "-target-latency-ms", "-5"}, noEnv, "target latency"},
+		{"local bad target env", []string{"local"}, env("TARGET_LATENCY_MS", "fast"), "TARGET_LATENCY_MS"},
+		{"local bad duration", []string{"local", "-duration", "-1s"}, noEnv, "-duration (env KAFKATUNE_DURATION)"},
+		{"local bad log level", []string{"local", "-log-level", "loud"}, noEnv, "-log-level (env LOG_LEVEL)"},
+		{"local bad scrape", []string{"local", "-scrape-interval", "1ms"}, noEnv, "scrape interval"},
+		{"local trials zero", []string{"local", "-trials", "0"}, noEnv, "-trials (env TUNE_TRIALS)"},
+		{"local window fraction", []string{"local", "-trial-window", "1500ms"}, noEnv, "-trial-window (env TUNE_TRIAL_WINDOW)"},
+		{"local tiny memory", []string{"local", "-memory-limit-mb", "100"}, noEnv, "-memory-limit-mb"},
+		{"local rollback window", []string{"local", "-rollback-window", "0s"}, noEnv, "-rollback-window (env ROLLBACK_WINDOW)"},
+		{"local extra argument", []string{"local", "now"}, noEnv, `unexpected argument "now"`},
+		{"local newline flag", []string{"local", "-\n"}, noEnv, "local:"},
+		{"tune without kubeconfig", []string{"tune"}, noEnv, "-kubeconfig (env KUBECONFIG)"},
+		{"tune bad prometheus url", []string{"tune", "-kubeconfig", "k", "-prometheus-url", "prom:9090"}, noEnv, "-prometheus-url (env PROMETHEUS_URL)"},
+		{"tune bad trials env", []string{"tune", "-kubeconfig", "k"}, env("TUNE_TRIALS", "many"), "TUNE_TRIALS"},
+		{"tune no token", []string{"tune", "-kubeconfig", "k"}, noEnv, "AGENT_WEBHOOK_TOKEN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, tt.lookup, &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("no error for %q", tt.args)
+			}
+			var out bytes.Buffer
+			if code := exitCode(err, &out); code != exitUsage {
+				t.Errorf("exit code %d, want %d (err %v)", code, exitUsage, err)
+			}
+			line := out.String()
+			if strings.Count(line, "\n") != 1 || !strings.HasSuffix(line, "\n") {
+				t.Errorf("want exactly one line, got %q", line)
+			}
+			if !strings.Contains(line, tt.want) {
+				t.Errorf("message %q does not mention %q", line, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-help"}, {"local", "-help"}, {"tune", "-help"}} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), args, func(string) (string, bool) { return "", false }, &stdout, &stderr)
+		if code := exitCode(err, &bytes.Buffer{}); code != exitOK {
+			t.Errorf("%q: exit %d (%v)", args, code, err)
+		}
+		if stdout.Len() == 0 {
+			t.Errorf("%q printed no help", args)
+		}
+	}
+}
