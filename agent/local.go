@@ -127,6 +127,19 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	}
 	c.tune.targetMs = c.stack.TargetLatencyMs
 	c.stack.ProducerArgs = strings.Fields(*producerArgs)
+	if c.tune.enabled {
+		// A heap change restarts the broker, and the outage shows as
+		// latency. With the bridge's default one-minute window the
+		// adaptive producer would keep backing off for a minute after each
+		// restart and the next trial would measure that, not the setting.
+		// While tuning, the bridge looks at 15 s and the producer adjusts
+		// every 5 s by 20%, so both settle within a trial's warm-up.
+		// Flags given in -producer-args come later and win.
+		c.stack.ExporterArgs = append([]string{"-interval", "2s", "-query-timeout", "2s", "-window", "15s"},
+			c.stack.ExporterArgs...)
+		c.stack.ProducerArgs = append([]string{"-adjust-interval", "5s", "-rate-mult", "1.2"},
+			c.stack.ProducerArgs...)
+	}
 	if c.freePorts {
 		c.stack.Ports = localstack.Ports{}
 	}
