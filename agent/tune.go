@@ -10,8 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 
 	"github.com/kafkatune/kafkatune/internal/knobs"
+	"github.com/kafkatune/kafkatune/internal/telemetry"
 	"github.com/kafkatune/kafkatune/internal/trial"
 	"github.com/kafkatune/kafkatune/internal/tuner"
 )
@@ -91,6 +93,9 @@ type tuning struct {
 // on the best verified setting. On cancellation it still puts the best
 // setting back, with a fresh deadline.
 func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
+	if err := t.settle(ctx); err != nil {
+		return tuner.Result{}, err
+	}
 	start, err := t.core.Current(ctx)
 	if err != nil {
 		return tuner.Result{}, fmt.Errorf("read the broker's current setting: %w", err)
@@ -141,6 +146,46 @@ func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
 	t.log.Info("tuning finished", "best", res.Best.String(), "best_score", res.BestScore,
 		"trials", res.Trials, "stopped", res.Stopped, "start", start.String())
 	return res, nil
+}
+
+// Settling: the adaptive producer climbs from its start rate. Until it
+// stops climbing, a trial would measure the climb rather than the setting,
+// so the first trial waits for the producers' target rate to have risen no
+// further for settleQuiet, or for settleTimeout at most.
+const (
+	settleQuiet   = 20 * time.Second
+	settleTimeout = 4 * time.Minute
+	settlePoll    = 2 * time.Second
+)
+
+// settle waits until the producers' target rate stops rising.
+func (t *tuning) settle(ctx context.Context) error {
+	q := "sum(" + telemetry.ProducerTargetRate + ")"
+	deadline := time.Now().Add(settleTimeout)
+	highest, lastRise := -1.0, time.Now()
+	t.log.Info("waiting for the producer's rate to settle before the first trial",
+		"quiet", settleQuiet, "timeout", settleTimeout)
+	for {
+		v, _, _, err := t.prom.Query(ctx, q, time.Now())
+		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 {
+			if r := float64(vec[0].Value); r > highest {
+				highest, lastRise = r, time.Now()
+			}
+		}
+		switch {
+		case highest >= 0 && time.Since(lastRise) >= settleQuiet:
+			t.log.Info("producer rate settled", "target_rate", highest)
+			return nil
+		case time.Now().After(deadline):
+			t.log.Warn("producer rate still rising; tuning anyway", "target_rate", highest, "waited", settleTimeout)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(settlePoll):
+		}
+	}
 }
 
 // newPromAPI returns a PromQL client for url.
