@@ -47,7 +47,7 @@ var tuneEnv = map[string]string{
 	flagTrialWindow: "TUNE_TRIAL_WINDOW",
 	flagSeed:        "TUNE_SEED",
 	flagCPULimit:    "K8S_SANDBOX_CPU_LIMIT",
-	flagMemLimit:    "MEMORY_LIMIT_MB",
+	flagMemLimit:    "K8S_SANDBOX_MEM_LIMIT_MB",
 }
 
 // registerTuneFlags defines the tuning flags on fs with c's defaults.

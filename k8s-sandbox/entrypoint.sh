@@ -104,6 +104,9 @@ main() {
     "$APP_UID"
   rm -f "$KUBECONFIG"
   export KUBECONFIG="$PRIVATE_KUBE/agent.kubeconfig"
+  # The agent derives its knob bounds from the sandbox limits, in MiB.
+  K8S_SANDBOX_MEM_LIMIT_MB=$(mem_mib "$MEM_LIMIT")
+  export K8S_SANDBOX_MEM_LIMIT_MB K8S_SANDBOX_CPU_LIMIT="$CPU_LIMIT"
   touch "$READY_FILE"
   log "kafka is ready; kubeconfigs are in $SHARED_KUBE"
 
@@ -115,6 +118,17 @@ main() {
   fi
   log "starting agent tune (AGENT_MODE=${AGENT_MODE:-unset}, API key set: $([[ -n "${ANTHROPIC_API_KEY:-}" ]] && echo yes || echo no))"
   exec agent tune --kubeconfig "$KUBECONFIG"
+}
+
+# mem_mib converts a Docker memory size (4G, 4096M, 4g, 4294967296) to MiB.
+mem_mib() {
+  local v="${1,,}"
+  case "$v" in
+    *g|*gb) echo $(( ${v%%g*} * 1024 )) ;;
+    *m|*mb) echo "${v%%m*}" ;;
+    *k|*kb) echo $(( ${v%%k*} / 1024 )) ;;
+    *) echo $(( v / 1024 / 1024 )) ;;
+  esac
 }
 
 main "$@"
