@@ -122,7 +122,7 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	if c.rollbackCooldown < 0 {
 		return c, usagef("local: invalid -%s (env %s) %s: want 0 or above", flagRollbackCool, localEnv[flagRollbackCool], c.rollbackCooldown)
 	}
-	if err := c.tune.validate(); err != nil {
+	if err := c.tune.validate("local"); err != nil {
 		return c, err
 	}
 	c.tune.targetMs = c.stack.TargetLatencyMs

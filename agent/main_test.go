@@ -45,6 +45,7 @@ func TestBadInput(t *testing.T) {
 		{"tune without kubeconfig", []string{"tune"}, noEnv, "-kubeconfig (env KUBECONFIG)"},
 		{"tune bad prometheus url", []string{"tune", "-kubeconfig", "k", "-prometheus-url", "prom:9090"}, noEnv, "-prometheus-url (env PROMETHEUS_URL)"},
 		{"tune bad trials env", []string{"tune", "-kubeconfig", "k"}, env("TUNE_TRIALS", "many"), "TUNE_TRIALS"},
+		{"tune zero trials", []string{"tune", "-kubeconfig", "k", "-trials", "0"}, noEnv, "tune: invalid -trials (env TUNE_TRIALS)"},
 		{"tune no token", []string{"tune", "-kubeconfig", "k"}, noEnv, "AGENT_WEBHOOK_TOKEN"},
 	}
 	for _, tt := range tests {

@@ -61,10 +61,11 @@ func (c *tuneConfig) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.limits.MemoryMB, flagMemLimit, knobs.DefaultMemoryMB, "memory limit in `MiB` the heap bound derives from (heap at most half)")
 }
 
-// validate reports the first bad tuning setting, naming its flag.
-func (c tuneConfig) validate() error {
+// validate reports the first bad tuning setting, naming the command and
+// the flag.
+func (c tuneConfig) validate(cmd string) error {
 	bad := func(name string, v any, want string) error {
-		return usagef("local: invalid -%s (env %s) %v: want %s", name, tuneEnv[name], v, want)
+		return usagef("%s: invalid -%s (env %s) %v: want %s", cmd, name, tuneEnv[name], v, want)
 	}
 	switch {
 	case c.trials < 1 || c.trials > 1000:
@@ -75,7 +76,7 @@ func (c tuneConfig) validate() error {
 		return bad(flagTrialWindow, c.window, "whole seconds, at least 1s")
 	}
 	if err := c.limits.Validate(); err != nil {
-		return usagef("local: invalid -%s/-%s (env %s/%s): %v", flagCPULimit, flagMemLimit,
+		return usagef("%s: invalid -%s/-%s (env %s/%s): %v", cmd, flagCPULimit, flagMemLimit,
 			tuneEnv[flagCPULimit], tuneEnv[flagMemLimit], err)
 	}
 	return nil

@@ -113,7 +113,7 @@ func parseTuneCmd(args []string, lookup func(string) (string, bool), out io.Writ
 		return c, bad("rollout-timeout", c.rolloutTimeout, "above 0")
 	}
 	c.tune.enabled = true
-	return c, c.tune.validate()
+	return c, c.tune.validate("tune")
 }
 
 // runTune is `agent tune`: the built-in optimizer against the Kafka
