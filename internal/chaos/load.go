@@ -68,6 +68,9 @@ func startLoad(ctx context.Context, logger *slog.Logger, cfg Config, bootstrap s
 
 	l := &load{preg: prometheus.NewRegistry(), ledger: newLedger(time.Now())}
 	cc := loadgen.DefaultConsumerConfig()
+	// Broker outages here can outlast the classic protocol's session
+	// timeout; the KIP-848 protocol rides through them.
+	cc.GroupProtocol = "consumer"
 	cc.Broker, cc.Topic, cc.Group = bootstrap, Topic, Topic
 	cc.LagInterval = time.Second
 	cc.Tracker.Grace = cfg.Grace

@@ -102,13 +102,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		"enable.auto.commit":                 true,
 		"topic.metadata.refresh.interval.ms": 10_000,
 		"reconnect.backoff.max.ms":           reconnectBackoffMaxMs,
-		// The KIP-848 group protocol keeps the member across a broker
-		// restart. With the classic one, an outage longer than the
-		// session timeout (45 s) made the client rejoin as a new member,
-		// and the broker held the partitions for the old member for
-		// another 45 s: the consumer stood still and then re-read from
-		// the last commit. Needs Kafka 4.0 or later.
-		"group.protocol": "consumer",
+	}
+	if c.cfg.GroupProtocol != "" {
+		cm["group.protocol"] = c.cfg.GroupProtocol
 	}
 	logs.apply(cm)
 	kc, err := kafka.NewConsumer(&cm)
