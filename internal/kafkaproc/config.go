@@ -208,6 +208,13 @@ func (c Config) serverProperties() string {
 		"share.coordinator.state.topic.min.isr":            "1",
 		"group.initial.rebalance.delay.ms":                 "0",
 		"auto.create.topics.enable":                        "false",
+		// A load generator at full speed writes 100 MB/s or more; with
+		// Kafka's default retention (7 days, no size limit) that filled
+		// the development machine's disk within minutes. Keep at most
+		// 512 MiB per partition in 128 MiB segments, checked every 30 s.
+		"log.retention.bytes":             "536870912",
+		"log.segment.bytes":               "134217728",
+		"log.retention.check.interval.ms": "30000",
 	}
 	for k, v := range c.ExtraProperties {
 		props[k] = v

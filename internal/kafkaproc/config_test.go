@@ -62,6 +62,8 @@ func TestServerProperties(t *testing.T) {
 		"offsets.topic.replication.factor=1\n",
 		"group.initial.rebalance.delay.ms=0\n",
 		"log.retention.ms=60000\n",
+		"log.retention.bytes=536870912\n",
+		"log.segment.bytes=134217728\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("server.properties lacks %q:\n%s", want, got)
