@@ -105,7 +105,7 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
-		return c, usagef("local: %s", oneLine(err.Error()))
+		return c, usagef("local: %v", err)
 	}
 	if fs.NArg() > 0 {
 		return c, usagef("local: unexpected argument %q: agent local takes only flags", fs.Arg(0))

@@ -85,7 +85,7 @@ func parseTuneCmd(args []string, lookup func(string) (string, bool), out io.Writ
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
-		return c, usagef("tune: %s", oneLine(err.Error()))
+		return c, usagef("tune: %v", err)
 	}
 	if fs.NArg() > 0 {
 		return c, usagef("tune: unexpected argument %q: agent tune takes only flags", fs.Arg(0))
@@ -192,14 +192,4 @@ func webhookToken(file string, lookup func(string) (string, bool)) (string, erro
 		return v, nil
 	}
 	return "", usagef("no webhook token: set AGENT_WEBHOOK_TOKEN or -webhook-token-file (env AGENT_WEBHOOK_TOKEN_FILE)")
-}
-
-// oneLine keeps an error message on one line.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/kafkatune/kafkatune/internal/envflag"
 	"github.com/kafkatune/kafkatune/internal/kube"
@@ -114,7 +113,7 @@ func ParseFlags(args []string, lookup func(string) (string, bool), helpOut io.Wr
 			printHelp(fs, helpOut)
 			return Config{}, flag.ErrHelp
 		}
-		return Config{}, &UsageError{msg: oneLine(err.Error())}
+		return Config{}, &UsageError{msg: err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return Config{}, &UsageError{msg: fmt.Sprintf("unexpected argument %q: the exporter takes flags only", fs.Arg(0))}
@@ -198,16 +197,4 @@ func convert(raw map[string]*string, inCluster *boolFlag) (Config, error) {
 // NewLogger returns a text logger at level writing to w.
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// oneLine replaces line breaks and other control characters in msg (a flag
-// name given on the command line can hold them) so the error stays one
-// line.
-func oneLine(msg string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, msg)
 }

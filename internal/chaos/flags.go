@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/kafkatune/kafkatune/internal/envflag"
 )
@@ -83,7 +82,7 @@ func ParseFlags(args []string, lookup func(string) (string, bool), out io.Writer
 			printUsage(fs, out)
 			return Command{}, flag.ErrHelp
 		}
-		return Command{}, &UsageError{msg: oneLine(err.Error()) + " (see chaos -help)"}
+		return Command{}, &UsageError{msg: err.Error() + " (see chaos -help)"}
 	}
 	if fs.NArg() > 0 {
 		return Command{}, &UsageError{msg: fmt.Sprintf(
@@ -196,17 +195,6 @@ func parseLevel(s string, fail func(error)) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
-}
-
-// oneLine replaces control characters with '?', so that a flag name
-// holding a newline cannot split the one-line message.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -6,9 +6,12 @@
 package envflag
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"sort"
+	"strings"
+	"unicode"
 )
 
 // Set binds flags of a FlagSet to environment variable names.
@@ -38,8 +41,19 @@ func (s *Set) Bind(name, envName string) {
 }
 
 // Parse parses args, then applies the bound variables found by lookup (for
-// example os.LookupEnv) to flags not given in args.
+// example os.LookupEnv) to flags not given in args. Its errors are one line:
+// control characters in the input (a flag name holding a newline) become
+// spaces. flag.ErrHelp is returned as is.
 func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
+	if err := s.parse(args, lookup); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return &lineError{err: err}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Set) parse(args []string, lookup func(string) (string, bool)) error {
 	if err := s.fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +79,20 @@ func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
 	}
 	return nil
 }
+
+// lineError is an error whose message is kept on one line.
+type lineError struct{ err error }
+
+func (e *lineError) Error() string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, e.err.Error())
+}
+
+func (e *lineError) Unwrap() error { return e.err }
 
 // EnvName returns the variable bound to the flag name, or "".
 func (s *Set) EnvName(name string) string { return s.env[name] }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/kafkatune/kafkatune/internal/envflag"
 	"github.com/kafkatune/kafkatune/internal/stamp"
@@ -71,7 +70,7 @@ func Parse(args []string, lookup func(string) (string, bool), out io.Writer) (*C
 			o.printUsage(out)
 			return nil, flag.ErrHelp
 		}
-		return nil, usageErrorf("%s (see loadgen %s --help)", oneLine(err.Error()), mode)
+		return nil, usageErrorf("%v (see loadgen %s --help)", err, mode)
 	}
 	if n := o.set.FlagSet().NArg(); n > 0 {
 		return nil, usageErrorf("unexpected argument %q: %s takes only flags",
@@ -308,17 +307,6 @@ func (o *options) level() slog.Level {
 		o.fail(flagLogLevel, s, strings.Join(logLevels, ", "))
 		return slog.LevelInfo
 	}
-}
-
-// oneLine replaces control characters with '?': the flag package quotes
-// no flag name, and one holding a newline must not split the message.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
