@@ -274,8 +274,7 @@ type ConsumerConfig struct {
 	// protocol keeps the member across a broker outage longer than the
 	// session timeout (45 s), where the classic one stands still for
 	// another 45 s and re-reads; `make chaos` uses it. It is "preview" in
-	// the pinned librdkafka 2.11 and in one CI run a consumer using it
-	// missed its first seconds of messages, so it is not the default
+	// the pinned librdkafka 2.11, so it is not the default
 	// (docs/known-issues.md).
 	GroupProtocol string
 	// CloseTimeout bounds the consumer's close (final commit, leave group).

@@ -183,8 +183,10 @@ func (p *Producer) setupTopic(ctx context.Context) (int, error) {
 	var n int
 	err = retry(ctx, p.log, "topic setup failed, retrying", func(ctx context.Context) error {
 		var err error
-		n, err = ensureTopic(ctx, p.log, admin, p.topic, p.cfg.Partitions)
-		return err
+		if n, err = ensureTopic(ctx, p.log, admin, p.topic, p.cfg.Partitions); err != nil {
+			return err
+		}
+		return waitLeaders(ctx, p.log, p.client.Load().p, p.topic, n)
 	})
 	return n, err
 }
