@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -128,17 +129,7 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	c.tune.targetMs = c.stack.TargetLatencyMs
 	c.stack.ProducerArgs = strings.Fields(*producerArgs)
 	if c.tune.enabled {
-		// A heap change restarts the broker, and the outage shows as
-		// latency. With the bridge's default one-minute window the
-		// adaptive producer would keep backing off for a minute after each
-		// restart and the next trial would measure that, not the setting.
-		// While tuning, the bridge looks at 15 s and the producer adjusts
-		// every 5 s by 20%, so both settle within a trial's warm-up.
-		// Flags given in -producer-args come later and win.
-		c.stack.ExporterArgs = append([]string{"-interval", "2s", "-query-timeout", "2s", "-window", "15s"},
-			c.stack.ExporterArgs...)
-		c.stack.ProducerArgs = append([]string{"-adjust-interval", "5s", "-rate-mult", "1.2"},
-			c.stack.ProducerArgs...)
+		c.stack.ExporterArgs, c.stack.ProducerArgs = tuningLoop(fs, &c.stack)
 	}
 	if c.freePorts {
 		c.stack.Ports = localstack.Ports{}
@@ -154,6 +145,33 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 		return c, usagef("local: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return c, nil
+}
+
+// Settings of the adaptive producer's feedback loop while tuning. The
+// producer reads the P99 the bridge published, which is as old as the
+// bridge's window plus a scrape and a bridge interval: 6+1+2 = 9 s here,
+// under two of the producer's 5 s adjustments, few enough for the
+// controller to hold its rate near the limit (loadgen.Controller). With
+// the defaults (a 60 s window, 5 s scrapes) the P99 would lag by a dozen
+// adjustments, and after a heap change's restart the producer would back
+// off for a minute, measured by the next trial instead of the setting.
+var (
+	tuningScrape       = time.Second
+	tuningExporterArgs = []string{"-interval", "2s", "-query-timeout", "2s", "-window", "6s"}
+	tuningProducerArgs = []string{"-adjust-interval", "5s", "-rate-mult", "1.2"}
+)
+
+// tuningLoop shortens the feedback loop for a tuning run: scrapes every
+// tuningScrape unless -scrape-interval was given, and the bridge and
+// producer flags above ahead of the user's own, which come later and win.
+func tuningLoop(fs *flag.FlagSet, stack *localstack.Config) (exporter, producer []string) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == flagScrapeInterval })
+	if !given {
+		stack.ScrapeInterval = tuningScrape
+	}
+	return append(slices.Clone(tuningExporterArgs), stack.ExporterArgs...),
+		append(slices.Clone(tuningProducerArgs), stack.ProducerArgs...)
 }
 
 // runLocal is `agent local`: start the stack, print where everything is,

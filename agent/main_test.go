@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBadInput runs the agent's command line on bad flags and values: each
@@ -80,5 +82,51 @@ func TestHelp(t *testing.T) {
 		if stdout.Len() == 0 {
 			t.Errorf("%q printed no help", args)
 		}
+	}
+}
+
+// TestTuningLoop checks the feedback-loop settings `agent local -tune`
+// gives the stack: short scrapes unless the user chose an interval, and the
+// bridge and producer flags ahead of the user's own, so that theirs win.
+func TestTuningLoop(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		name       string
+		args       []string
+		lookup     func(string) (string, bool)
+		wantScrape time.Duration
+		wantLast   string // the producer flag that comes last
+	}{
+		{"defaults", []string{"-tune"}, noEnv, tuningScrape, "1.2"},
+		{"scrape flag kept", []string{"-tune", "-scrape-interval", "3s"}, noEnv, 3 * time.Second, "1.2"},
+		{"scrape env kept", []string{"-tune"}, func(k string) (string, bool) {
+			return "4s", k == "SCRAPE_INTERVAL"
+		}, 4 * time.Second, "1.2"},
+		{"user producer flags last", []string{"-tune", "-producer-args", "-rate-mult 1.5"}, noEnv, tuningScrape, "1.5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseLocal(tt.args, tt.lookup, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.stack.ScrapeInterval != tt.wantScrape {
+				t.Errorf("scrape interval %v, want %v", c.stack.ScrapeInterval, tt.wantScrape)
+			}
+			if got := c.stack.ProducerArgs[len(c.stack.ProducerArgs)-1]; got != tt.wantLast {
+				t.Errorf("producer args %q: last %q, want %q", c.stack.ProducerArgs, got, tt.wantLast)
+			}
+			if !slices.Equal(c.stack.ExporterArgs, tuningExporterArgs) {
+				t.Errorf("exporter args %q, want %q", c.stack.ExporterArgs, tuningExporterArgs)
+			}
+		})
+	}
+	c, err := parseLocal(nil, noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.stack.ScrapeInterval == tuningScrape || len(c.stack.ExporterArgs) != 0 || len(c.stack.ProducerArgs) != 0 {
+		t.Errorf("without -tune: scrape %v, exporter %q, producer %q; want the stack's defaults",
+			c.stack.ScrapeInterval, c.stack.ExporterArgs, c.stack.ProducerArgs)
 	}
 }

@@ -122,8 +122,8 @@ func logStart(log *slog.Logger, cmd *Command) {
 			"partitions", c.Partitions, "message_size", c.MessageSize,
 			"rate_mode", string(c.RateMode), "rate", c.Rate, "max_rate", c.MaxRate,
 			"target_latency_ms", c.TargetLatencyMs, "rate_mult", c.RateMult,
-			"rate_margin", c.RateMargin, "adjust_interval", c.AdjustInterval,
-			"partition_skew", c.PartitionSkew, "max_in_flight", c.MaxInFlight,
+			"rate_margin", c.RateMargin, "raise_below", c.RaiseBelow, "adjust_interval", c.AdjustInterval,
+			"partition_skew", c.PartitionSkew, "partitioner", c.Partitioner, "max_in_flight", c.MaxInFlight,
 			"duration", c.Duration, "acks", c.Acks, "idempotence", c.Idempotence,
 			"linger_ms", c.LingerMs, "compression", c.Compression,
 			"status_dir", c.StatusDir)

@@ -64,8 +64,10 @@ const (
 	flagTargetLatency  = "target-latency-ms"
 	flagRateMult       = "rate-mult"
 	flagRateMargin     = "rate-margin"
+	flagRaiseBelow     = "raise-below"
 	flagAdjustInterval = "adjust-interval"
 	flagPartitionSkew  = "partition-skew"
+	flagPartitioner    = "partitioner"
 	flagMaxInFlight    = "max-in-flight"
 	flagDuration       = "duration"
 	flagAcks           = "acks"
@@ -91,8 +93,10 @@ var envNames = map[string]string{
 	flagTargetLatency:  "TARGET_LATENCY_MS",
 	flagRateMult:       "TARGET_RATE_MULT",
 	flagRateMargin:     "TARGET_RATE_MARGIN",
+	flagRaiseBelow:     "TARGET_RAISE_BELOW",
 	flagAdjustInterval: "ADJUST_INTERVAL",
 	flagPartitionSkew:  "PARTITION_SKEW",
+	flagPartitioner:    "PARTITIONER",
 	flagMaxInFlight:    "MAX_IN_FLIGHT",
 	flagDuration:       "DURATION",
 	flagAcks:           "ACKS",
@@ -104,10 +108,17 @@ var envNames = map[string]string{
 }
 
 // Allowed values of the enumerated settings, in the order errors list them.
+// Partitioners.
+const (
+	PartitionRoundRobin = "round-robin"
+	PartitionSticky     = "sticky"
+)
+
 var (
 	rateModes    = []string{string(RateFixed), string(RateMax), string(RateAdaptive)}
 	acksValues   = []string{"all", "1", "0"}
 	compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+	partitioners = []string{PartitionRoundRobin, PartitionSticky}
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"text", "json"}
 )
@@ -156,12 +167,20 @@ type ProducerConfig struct {
 	// RateMult is the factor the adaptive controller raises (and divides)
 	// the rate by; RateMargin is the share of the target rate the acked
 	// rate must reach before the next raise.
-	RateMult       float64
-	RateMargin     float64
+	RateMult   float64
+	RateMargin float64
+	// RaiseBelow is the share of the P99 target under which the adaptive
+	// controller raises the rate; between it and the target it holds.
+	RaiseBelow     float64
 	AdjustInterval time.Duration
 	// PartitionSkew is the share of messages sent to partition 0 on top of
 	// the even round-robin spread, in [0, 1].
 	PartitionSkew float64
+	// Partitioner is how messages are spread over the partitions:
+	// PartitionRoundRobin (one message each in turn, with PartitionSkew on
+	// top) or PartitionSticky (librdkafka fills one partition's batch, then
+	// picks another, as the Java producer's default partitioner does).
+	Partitioner string
 	// MaxInFlight bounds the messages sent and not yet reported.
 	MaxInFlight int
 	// Duration ends the run after this long; 0 runs until cancelled.
@@ -190,8 +209,10 @@ func DefaultProducerConfig() ProducerConfig {
 		TargetLatencyMs: 20,
 		RateMult:        1.1,
 		RateMargin:      0.98,
+		RaiseBelow:      0.7,
 		AdjustInterval:  10 * time.Second,
 		MaxInFlight:     10_000,
+		Partitioner:     PartitionRoundRobin,
 		Acks:            "all",
 		Idempotence:     true,
 		LingerMs:        5,
@@ -215,8 +236,11 @@ func (c ProducerConfig) Validate() error {
 		func() error { return floatIn(flagTargetLatency, c.TargetLatencyMs, 0, 3_600_000, false) },
 		func() error { return floatIn(flagRateMult, c.RateMult, 1, 10, false) },
 		func() error { return floatIn(flagRateMargin, c.RateMargin, 0, 1, false) },
+		func() error { return floatIn(flagRaiseBelow, c.RaiseBelow, 0, 1, false) },
 		func() error { return durationMin(flagAdjustInterval, c.AdjustInterval, time.Second) },
 		func() error { return floatIn(flagPartitionSkew, c.PartitionSkew, 0, 1, true) },
+		func() error { return oneOf(flagPartitioner, c.Partitioner, partitioners) },
+		c.validateSkew,
 		func() error { return intIn(flagMaxInFlight, c.MaxInFlight, 1, maxInFlightCap) },
 		func() error { return durationMin(flagDuration, c.Duration, 0) },
 		func() error { return oneOf(flagAcks, c.Acks, acksValues) },
@@ -239,6 +263,14 @@ func (c ProducerConfig) validateAdaptive() error {
 	if c.RateMode == RateAdaptive && c.Rate > c.MaxRate {
 		return invalid(flagRate, c.Rate, fmt.Sprintf(
 			"at most --max-rate (%g) in adaptive mode", c.MaxRate))
+	}
+	return nil
+}
+
+func (c ProducerConfig) validateSkew() error {
+	if c.PartitionSkew > 0 && c.Partitioner != PartitionRoundRobin {
+		return invalid(flagPartitionSkew, c.PartitionSkew,
+			fmt.Sprintf("0 when --%s is %s (a skew needs %s)", flagPartitioner, c.Partitioner, PartitionRoundRobin))
 	}
 	return nil
 }

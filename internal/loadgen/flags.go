@@ -145,9 +145,13 @@ func (o *options) addProducer() {
 	o.add(flagRateMult, ftoa(d.RateMult), "`factor` the adaptive mode raises or lowers the rate by")
 	o.add(flagRateMargin, ftoa(d.RateMargin),
 		"`fraction` of the target rate the acked rate must reach before a raise")
+	o.add(flagRaiseBelow, ftoa(d.RaiseBelow),
+		"adaptive mode raises the rate while the P99 is under this `fraction` of the target, holds up to the target")
 	o.add(flagAdjustInterval, d.AdjustInterval.String(), "adaptive adjustment `interval`")
 	o.add(flagPartitionSkew, ftoa(d.PartitionSkew),
 		"`fraction` (0 to 1) of messages sent to partition 0 on top of the even spread")
+	o.add(flagPartitioner, d.Partitioner,
+		"`how` messages spread over partitions: round-robin (one each in turn) or sticky (a batch each, as Java's default)")
 	o.add(flagMaxInFlight, itoa(d.MaxInFlight), "most `messages` sent and not yet acknowledged")
 	o.add(flagDuration, "0", "stop after this `duration` (0: run until SIGINT/SIGTERM)")
 	o.add(flagAcks, d.Acks, "producer `acks`: all, 1 or 0")
@@ -219,8 +223,10 @@ func (o *options) producer() ProducerConfig {
 	c.TargetLatencyMs = o.float(flagTargetLatency)
 	c.RateMult = o.float(flagRateMult)
 	c.RateMargin = o.float(flagRateMargin)
+	c.RaiseBelow = o.float(flagRaiseBelow)
 	c.AdjustInterval = o.duration(flagAdjustInterval)
 	c.PartitionSkew = o.float(flagPartitionSkew)
+	c.Partitioner = o.str(flagPartitioner)
 	c.MaxInFlight = o.int(flagMaxInFlight)
 	c.Duration = o.duration(flagDuration)
 	c.Acks = o.str(flagAcks)

@@ -40,6 +40,23 @@ func TestProduceConsumeOnRealBroker(t *testing.T) {
 		r.checkMetrics(t, ps, cs)
 	})
 
+	t.Run("sticky partitioner, every acked message consumed once", func(t *testing.T) {
+		r := startRun(t, broker.Bootstrap(), "loadgen-sticky", 400, 8*time.Second, func(pc *ProducerConfig) {
+			pc.Partitioner = PartitionSticky
+		})
+		ps, cs := r.finish(t, nil)
+
+		if ps.Acked == 0 || ps.Failed != 0 || ps.Sent != ps.Acked || cs.Received != ps.Acked {
+			t.Errorf("producer %+v, consumer received %d: want every sent message acked and consumed", ps, cs.Received)
+		}
+		if cs.Seq.Gaps != 0 || cs.Seq.Duplicates != 0 || cs.Pending != 0 {
+			t.Errorf("consumer %+v: want no gaps, duplicates or pending", cs)
+		}
+		if n := partitionsWritten(t, broker.Bootstrap(), "loadgen-sticky", 3); n < 2 {
+			t.Errorf("messages on %d partition(s) of 3: the sticky partitioner should move on", n)
+		}
+	})
+
 	t.Run("fatal producer error, client recreated", func(t *testing.T) {
 		r := startRun(t, broker.Bootstrap(), "loadgen-fatal", 400, 8*time.Second)
 		ps, cs := r.finish(t, func(p *Producer) {
@@ -82,8 +99,11 @@ type run struct {
 	prodDone chan struct{}
 }
 
-// startRun starts a consumer and a fixed-rate producer on a new topic.
-func startRun(t *testing.T, bootstrap, topic string, rate float64, d time.Duration) *run {
+// startRun starts a consumer and a fixed-rate producer on a new topic;
+// each of opts may change the producer's configuration first.
+func startRun(t *testing.T, bootstrap, topic string, rate float64, d time.Duration,
+	opts ...func(*ProducerConfig),
+) *run {
 	t.Helper()
 	log := testlog.New(t)
 	r := &run{
@@ -97,6 +117,9 @@ func startRun(t *testing.T, bootstrap, topic string, rate float64, d time.Durati
 	pc.Broker, pc.Topic, pc.Partitions = bootstrap, topic, 3
 	pc.RateMode, pc.Rate, pc.Duration = RateFixed, rate, d
 	pc.MessageSize = 200
+	for _, o := range opts {
+		o(&pc)
+	}
 
 	cc := DefaultConsumerConfig()
 	cc.Broker, cc.Topic, cc.Group = bootstrap, topic, topic+"-group"
@@ -200,6 +223,27 @@ func (r *run) checkMetrics(t *testing.T, ps ProducerStats, cs ConsumerStats) {
 	if sum := metricSum(t, r.creg, telemetry.ConsumerEndToEndLatency); sum <= 0 {
 		t.Errorf("end-to-end latency sum = %g, want > 0", sum)
 	}
+}
+
+// partitionsWritten returns how many of the topic's partitions hold records.
+func partitionsWritten(t *testing.T, bootstrap, topic string, partitions int32) int {
+	t.Helper()
+	kc, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": bootstrap, "group.id": topic + "-watermarks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	n := 0
+	for p := range partitions {
+		_, high, err := kc.QueryWatermarkOffsets(topic, p, 10_000)
+		if err != nil {
+			t.Fatalf("watermarks of %s/%d: %v", topic, p, err)
+		}
+		if high > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {

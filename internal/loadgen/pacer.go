@@ -1,6 +1,10 @@
 package loadgen
 
-import "time"
+import (
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
 
 // Pacer is the open-loop schedule of a fixed rate: message i of a run that
 // started at start with rate r is due at start + i/r. The due time is what
@@ -57,15 +61,20 @@ func (p *Pacer) Behind(now time.Time) uint64 {
 
 // spreader picks the partition of each message: a share skew of the
 // messages goes to partition 0, the rest round-robin over all partitions.
-// It is deterministic, so the share is exact over any long run.
+// It is deterministic, so the share is exact over any long run. With any
+// set it leaves the choice to the client's partitioner.
 type spreader struct {
 	partitions int32
 	skew       float64
+	any        bool
 	acc        float64
 	next       int32
 }
 
 func (s *spreader) pick() int32 {
+	if s.any {
+		return kafka.PartitionAny
+	}
 	if s.skew > 0 {
 		s.acc += s.skew
 		if s.acc >= 1 {

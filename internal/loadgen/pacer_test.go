@@ -3,6 +3,8 @@ package loadgen
 import (
 	"testing"
 	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
 func TestPacerSchedule(t *testing.T) {
@@ -74,6 +76,15 @@ func TestPacerBehind(t *testing.T) {
 		}
 		if got := p.Behind(start.Add(tt.at)); got != tt.want {
 			t.Errorf("after +%d Behind(+%v) = %d, want %d", tt.advance, tt.at, got, tt.want)
+		}
+	}
+}
+
+func TestSpreaderAny(t *testing.T) {
+	s := spreader{partitions: 6, any: true}
+	for range 10 {
+		if got := s.pick(); got != kafka.PartitionAny {
+			t.Fatalf("pick = %d, want PartitionAny", got)
 		}
 	}
 }

@@ -158,7 +158,7 @@ func (p *Producer) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	p.spread = spreader{partitions: int32(n), skew: p.cfg.PartitionSkew}
+	p.spread = spreader{partitions: int32(n), skew: p.cfg.PartitionSkew, any: p.cfg.Partitioner == PartitionSticky}
 	p.log.Info("producer started", "producer_id", fmt.Sprintf("%016x", p.id),
 		"partitions", n, "rate_mode", string(p.cfg.RateMode), "rate", p.cfg.Rate)
 
@@ -462,15 +462,17 @@ func (p *Producer) stop() {
 }
 
 // controlLoop is the adaptive mode: every AdjustInterval it feeds the P99
-// from the status dir and the acked rate to Adjust.
+// from the status dir and the acked rate to a Controller.
 func (p *Producer) controlLoop(ctx context.Context) error {
 	params := ControlParams{
 		TargetLatencyMs: p.cfg.TargetLatencyMs,
 		Mult:            p.cfg.RateMult,
 		Margin:          p.cfg.RateMargin,
+		RaiseBelow:      p.cfg.RaiseBelow,
 		MinRate:         math.Min(MinRate, p.cfg.Rate),
 		MaxRate:         p.cfg.MaxRate,
 	}
+	ctl := NewController(params)
 	t := time.NewTicker(p.cfg.AdjustInterval)
 	defer t.Stop()
 	lastAcked, lastAt := p.acked.Load(), time.Now()
@@ -486,8 +488,8 @@ func (p *Producer) controlLoop(ctx context.Context) error {
 			}
 			lastAcked, lastAt = acked, now
 			obs.P99Ms, obs.HaveP99 = readP99(p.log, p.cfg.StatusDir, now, p.staleAfter())
-			d := Adjust(params, obs)
-			p.logDecision(obs, d)
+			d := ctl.Next(obs)
+			p.logDecision(obs, d, ctl.Step())
 			if d.Rate != obs.Rate {
 				p.rate.set(d.Rate)
 			}
@@ -501,8 +503,8 @@ func (p *Producer) staleAfter() time.Duration {
 	return max(3*p.cfg.AdjustInterval, 30*time.Second)
 }
 
-func (p *Producer) logDecision(o Observation, d Decision) {
-	attrs := []any{"old_rate", o.Rate, "new_rate", d.Rate, "reason", d.Reason,
+func (p *Producer) logDecision(o Observation, d Decision, step float64) {
+	attrs := []any{"old_rate", o.Rate, "new_rate", d.Rate, "reason", d.Reason, "step", step,
 		"p99_ms", o.P99Ms, "have_p99", o.HaveP99, "actual_rate", math.Round(o.ActualRate),
 		"target_latency_ms", p.cfg.TargetLatencyMs}
 	if d.Rate != o.Rate {

@@ -76,7 +76,7 @@ func (r *runner) loadgenProduceArgs(topic string) []string {
 		"--acks", Acks, "--idempotence=true",
 		"--linger-ms", strconv.Itoa(c.LingerMs),
 		"--compression", Compression,
-		"--partition-skew", "0",
+		"--partitioner", "sticky",
 		"--metrics-addr", "127.0.0.1:0",
 		"--status-dir", r.statusDir,
 		"--log-format", "json",
