@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kafkatune/kafkatune/internal/vibectl"
 )
 
 // TestBadInput runs the agent's command line on bad flags and values: each
@@ -128,5 +130,54 @@ func TestTuningLoop(t *testing.T) {
 	if c.stack.ScrapeInterval == tuningScrape || len(c.stack.ExporterArgs) != 0 || len(c.stack.ProducerArgs) != 0 {
 		t.Errorf("without -tune: scrape %v, exporter %q, producer %q; want the stack's defaults",
 			c.stack.ScrapeInterval, c.stack.ExporterArgs, c.stack.ProducerArgs)
+	}
+}
+
+// TestVibectlFallback: without an API key `agent vibectl` exits 1 with one
+// line, unless -fallback tune (or AGENT_FALLBACK) hands over to `agent
+// tune`, which then gets the settings both share. Here that tuner stops at
+// its own missing kubeconfig, which shows the hand-over happened.
+func TestVibectlFallback(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	base := []string{"vibectl", "-vibectl-kubeconfig", "vibectl.kubeconfig", "-namespace", "other"}
+	tests := []struct {
+		name     string
+		args     []string
+		lookup   func(string) (string, bool)
+		code     int
+		want     string // in the exit line
+		fellBack bool
+	}{
+		{"no key, no fallback", base, noEnv, exitError, "no API key", false},
+		{"no key, fallback flag", append(slices.Clone(base), "-fallback", "tune"), noEnv,
+			exitUsage, "tune: invalid -kubeconfig (env KUBECONFIG)", true},
+		{"no key, fallback env", base, func(k string) (string, bool) { return "tune", k == "AGENT_FALLBACK" },
+			exitUsage, "tune: invalid -kubeconfig (env KUBECONFIG)", true},
+		{"bad fallback", append(slices.Clone(base), "-fallback", "random"), noEnv,
+			exitUsage, "invalid -fallback: want none or tune", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr, out bytes.Buffer
+			err := run(context.Background(), tt.args, tt.lookup, &stdout, &stderr)
+			if code := exitCode(err, &out); code != tt.code {
+				t.Errorf("exit code %d, want %d (%v)", code, tt.code, err)
+			}
+			if line := out.String(); strings.Count(line, "\n") != 1 || !strings.Contains(line, tt.want) {
+				t.Errorf("exit line %q: want one line with %q", line, tt.want)
+			}
+			if got := strings.Contains(stderr.String(), "falling back to the built-in tuner"); got != tt.fellBack {
+				t.Errorf("fell back = %v, want %v; stderr %q", got, tt.fellBack, stderr.String())
+			}
+		})
+	}
+	cfg := vibectl.DefaultConfig()
+	cfg.Namespace, cfg.Kubeconfig, cfg.TargetLatencyMs = "other", "agent.kubeconfig", 35
+	args := strings.Join(fallbackTuneArgs(cfg), " ")
+	for _, want := range []string{"-namespace other", "-kubeconfig agent.kubeconfig", "-target-latency-ms 35",
+		"-cpu-limit 4", "-memory-limit-mb 4096"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("fallback args %q lack %q", args, want)
+		}
 	}
 }

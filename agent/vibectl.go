@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"strconv"
 
 	"golang.org/x/sync/errgroup"
 
@@ -27,6 +28,10 @@ func runVibectl(ctx context.Context, args []string, lookup func(string) (string,
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return nil
+	case errors.Is(err, vibectl.ErrNoAPIKey) && cfg.Fallback == vibectl.FallbackTune:
+		slog.New(slog.NewTextHandler(stderr, nil)).Warn("no API key for vibectl, falling back to the built-in tuner",
+			"component", "agent", "err", err, "fallback", cfg.Fallback)
+		return runTune(ctx, fallbackTuneArgs(cfg), lookup, stdout, stderr)
 	case errors.Is(err, vibectl.ErrNoAPIKey):
 		// Not a typo but a missing secret: exit 1 with the one line.
 		return err
@@ -58,4 +63,24 @@ func runVibectl(ctx context.Context, args []string, lookup func(string) (string,
 		return r.Run(loopCtx)
 	})
 	return g.Wait()
+}
+
+// fallbackTuneArgs carries the settings `agent vibectl` and `agent tune`
+// share over to the tuner; the rest `agent tune` reads from the
+// environment as usual.
+func fallbackTuneArgs(c vibectl.Config) []string {
+	args := []string{
+		"-namespace", c.Namespace, "-statefulset", c.StatefulSet, "-container", c.Container,
+		"-status-dir", c.StatusDir,
+		"-target-latency-ms", strconv.FormatFloat(c.TargetLatencyMs, 'g', -1, 64),
+		"-cpu-limit", strconv.FormatFloat(c.Limits.CPUs, 'g', -1, 64),
+		"-memory-limit-mb", strconv.Itoa(c.Limits.MemoryMB),
+	}
+	switch {
+	case c.InCluster:
+		args = append(args, "-in-cluster")
+	case c.Kubeconfig != "":
+		args = append(args, "-kubeconfig", c.Kubeconfig)
+	}
+	return args
 }

@@ -84,6 +84,10 @@ type Config struct {
 	// PassEnv are variables of the agent's environment handed to vibectl
 	// (besides the ones the agent sets itself).
 	PassEnv []string
+	// Fallback is what `agent vibectl` runs when the model's API key is
+	// missing: FallbackNone (exit 1) or FallbackTune (the built-in
+	// optimizer, with the settings both commands share).
+	Fallback string
 	// SetupTimeout bounds each vibectl configuration command.
 	SetupTimeout time.Duration
 	// CallTimeout bounds each Kubernetes API call of the guard.
@@ -128,13 +132,21 @@ func DefaultConfig() Config {
 		MinChangeInterval:      5 * time.Minute,
 		MemoryMaxChars:         DefaultMemoryMaxChars,
 		PassEnv:                append([]string(nil), DefaultPassEnv...),
+		Fallback:               FallbackNone,
 		SetupTimeout:           time.Minute,
 		CallTimeout:            10 * time.Second,
 	}
 }
 
+// Values of Config.Fallback.
+const (
+	FallbackNone = "none"
+	FallbackTune = "tune"
+)
+
 // ErrNoAPIKey is returned by Validate when the model needs a key and none
-// was given. The caller may fall back to the built-in tuner.
+// was given. The caller falls back to the built-in tuner when
+// Config.Fallback says so.
 var ErrNoAPIKey = errors.New("no API key")
 
 // Provider returns the LLM provider vibectl infers from the model name
@@ -170,6 +182,8 @@ func (c *Config) Validate() error {
 		flag string
 		want string
 	}{
+		{c.Fallback != FallbackNone && c.Fallback != FallbackTune, flagFallback,
+			FallbackNone + " or " + FallbackTune},
 		{c.Vibectl == "", flagVibectl, "a vibectl executable"},
 		{c.Model == "" || strings.ContainsAny(c.Model, " \n"), flagModel, "a model name"},
 		{c.VibectlKubeconfig == "", flagVibectlKubeconfig, "the least-privilege kubeconfig of vibectl"},
@@ -232,6 +246,7 @@ const (
 	flagMemoryChars       = "memory-max-chars"
 	flagTemplate          = "instructions-template"
 	flagPassEnv           = "pass-env"
+	flagFallback          = "fallback"
 )
 
 // RegisterFlags defines the flags of `agent vibectl` on the FlagSet of s,
@@ -287,6 +302,8 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	num(&c.MemoryMaxChars, flagMemoryChars, "VIBECTL_MEMORY_MAX_CHARS", "vibectl memory size in characters")
 	str(&c.InstructionsTemplate, flagTemplate, "VIBECTL_INSTRUCTIONS_TEMPLATE",
 		"template `file` replacing the embedded instructions")
+	str(&c.Fallback, flagFallback, "AGENT_FALLBACK",
+		"what runs when the model's API key is missing: `none` (exit 1) or tune (the built-in optimizer)")
 	fs.Var((*listValue)(&c.PassEnv), flagPassEnv, "comma-separated `names` of variables passed to vibectl")
 	s.Bind(flagPassEnv, "VIBECTL_PASS_ENV")
 }
