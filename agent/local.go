@@ -157,21 +157,25 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 // off for a minute, measured by the next trial instead of the setting.
 var (
 	tuningScrape       = time.Second
-	tuningExporterArgs = []string{"-interval", "2s", "-query-timeout", "2s", "-window", "6s"}
+	tuningWindow       = 6 * time.Second
 	tuningProducerArgs = []string{"-adjust-interval", "5s", "-rate-mult", "1.2"}
 )
 
 // tuningLoop shortens the feedback loop for a tuning run: scrapes every
-// tuningScrape unless -scrape-interval was given, and the bridge and
-// producer flags above ahead of the user's own, which come later and win.
+// tuningScrape unless -scrape-interval was given, a bridge window of
+// tuningWindow or four scrapes, whichever is longer (a rate needs two
+// samples in its window), and the producer flags above. The user's own
+// exporter and producer flags come later and win.
 func tuningLoop(fs *flag.FlagSet, stack *localstack.Config) (exporter, producer []string) {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == flagScrapeInterval })
 	if !given {
 		stack.ScrapeInterval = tuningScrape
 	}
-	return append(slices.Clone(tuningExporterArgs), stack.ExporterArgs...),
-		append(slices.Clone(tuningProducerArgs), stack.ProducerArgs...)
+	// The bridge's window is whole seconds: round four scrapes up.
+	window := max(tuningWindow, (4*stack.ScrapeInterval + time.Second - 1).Truncate(time.Second))
+	exporter = []string{"-interval", "2s", "-query-timeout", "2s", "-window", window.String()}
+	return append(exporter, stack.ExporterArgs...), append(slices.Clone(tuningProducerArgs), stack.ProducerArgs...)
 }
 
 // runLocal is `agent local`: start the stack, print where everything is,

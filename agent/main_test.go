@@ -97,14 +97,17 @@ func TestTuningLoop(t *testing.T) {
 		args       []string
 		lookup     func(string) (string, bool)
 		wantScrape time.Duration
+		wantWindow string
 		wantLast   string // the producer flag that comes last
 	}{
-		{"defaults", []string{"-tune"}, noEnv, tuningScrape, "1.2"},
-		{"scrape flag kept", []string{"-tune", "-scrape-interval", "3s"}, noEnv, 3 * time.Second, "1.2"},
-		{"scrape env kept", []string{"-tune"}, func(k string) (string, bool) {
-			return "4s", k == "SCRAPE_INTERVAL"
-		}, 4 * time.Second, "1.2"},
-		{"user producer flags last", []string{"-tune", "-producer-args", "-rate-mult 1.5"}, noEnv, tuningScrape, "1.5"},
+		{"defaults", []string{"-tune"}, noEnv, tuningScrape, "6s", "1.2"},
+		{"scrape flag kept, window four scrapes", []string{"-tune", "-scrape-interval", "3s"}, noEnv,
+			3 * time.Second, "12s", "1.2"},
+		{"scrape env kept, window rounded up", []string{"-tune"}, func(k string) (string, bool) {
+			return "2300ms", k == "SCRAPE_INTERVAL"
+		}, 2300 * time.Millisecond, "10s", "1.2"},
+		{"user producer flags last", []string{"-tune", "-producer-args", "-rate-mult 1.5"}, noEnv,
+			tuningScrape, "6s", "1.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,8 +121,9 @@ func TestTuningLoop(t *testing.T) {
 			if got := c.stack.ProducerArgs[len(c.stack.ProducerArgs)-1]; got != tt.wantLast {
 				t.Errorf("producer args %q: last %q, want %q", c.stack.ProducerArgs, got, tt.wantLast)
 			}
-			if !slices.Equal(c.stack.ExporterArgs, tuningExporterArgs) {
-				t.Errorf("exporter args %q, want %q", c.stack.ExporterArgs, tuningExporterArgs)
+			want := []string{"-interval", "2s", "-query-timeout", "2s", "-window", tt.wantWindow}
+			if !slices.Equal(c.stack.ExporterArgs, want) {
+				t.Errorf("exporter args %q, want %q", c.stack.ExporterArgs, want)
 			}
 		})
 	}

@@ -152,10 +152,13 @@ func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
 // Settling: the adaptive producer climbs from its start rate. Until it
 // stops climbing, a trial would measure the climb rather than the setting,
 // so the first trial waits for the producers' target rate to have risen no
-// further for settleQuiet, or for settleTimeout at most.
+// further for settleQuiet, or for settleTimeout at most. The quiet time
+// spans a dozen of the producer's adjustments: near the limit it holds
+// for a few in a row (the hold band, small steps), and 20 s once ended
+// the wait at a quarter of the rate it reached later.
 const (
-	settleQuiet   = 20 * time.Second
-	settleTimeout = 4 * time.Minute
+	settleQuiet   = time.Minute
+	settleTimeout = 6 * time.Minute
 	settlePoll    = 2 * time.Second
 )
 

@@ -164,9 +164,10 @@ type ProducerConfig struct {
 	MaxRate float64
 	// TargetLatencyMs is the P99 the adaptive controller keeps under.
 	TargetLatencyMs float64
-	// RateMult is the factor the adaptive controller raises (and divides)
-	// the rate by; RateMargin is the share of the target rate the acked
-	// rate must reach before the next raise.
+	// RateMult is the adaptive controller's first and largest step: it
+	// multiplies (or divides) the rate by at most this factor, and by less
+	// once it has turned around (see Controller); RateMargin is the share
+	// of the target rate the acked rate must reach before the next raise.
 	RateMult   float64
 	RateMargin float64
 	// RaiseBelow is the share of the P99 target under which the adaptive
@@ -178,8 +179,10 @@ type ProducerConfig struct {
 	PartitionSkew float64
 	// Partitioner is how messages are spread over the partitions:
 	// PartitionRoundRobin (one message each in turn, with PartitionSkew on
-	// top) or PartitionSticky (librdkafka fills one partition's batch, then
-	// picks another, as the Java producer's default partitioner does).
+	// top) or PartitionSticky (librdkafka's sticky partitioning: one
+	// partition for sticky.partitioning.linger.ms, by default twice
+	// linger.ms, then another; the Java producer's default partitioner is
+	// sticky too, but switches when a batch is full).
 	Partitioner string
 	// MaxInFlight bounds the messages sent and not yet reported.
 	MaxInFlight int

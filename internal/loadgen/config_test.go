@@ -55,6 +55,8 @@ func TestParseRejectsBadInput(t *testing.T) {
 			[]string{"--rate-margin", "TARGET_RATE_MARGIN"}},
 		{"skew above 1", []string{"produce", "--partition-skew", "2"}, nil,
 			[]string{"--partition-skew", "PARTITION_SKEW", "from 0 to 1"}},
+		{"raise below zero", []string{"produce", "--raise-below", "0"}, nil,
+			[]string{"--raise-below", "TARGET_RAISE_BELOW", "greater than 0 and at most 1"}},
 		{"partitioner unknown", []string{"produce", "--partitioner", "random"}, nil,
 			[]string{"--partitioner", "PARTITIONER", "round-robin, sticky"}},
 		{"skew with sticky", []string{"produce", "--partitioner", "sticky", "--partition-skew", "0.5"}, nil,

@@ -75,9 +75,11 @@ const (
 // down in a row are what an overshoot looks like, not a lower limit.
 //
 // The P99 the controller reads is as old as the bridge's window plus a
-// scrape and a bridge interval. The controller holds a rate within a few
-// per cent of the limit while that age is at most about three adjust
-// intervals (TestControllerSettles); beyond, it swings again.
+// scrape and a bridge interval. In TestControllerSettles' model (the P99
+// is high while any of the last lag intervals was over the limit, and
+// reacts at once) the controller holds a rate within a few per cent of
+// the limit for a lag of up to three intervals; a P99 that also reacts
+// late (queues building up) or a longer lag makes it swing again.
 // A Controller is not safe for concurrent use.
 type Controller struct {
 	p    ControlParams
@@ -91,29 +93,37 @@ func NewController(p ControlParams) *Controller {
 	return &Controller{p: p, step: p.Mult}
 }
 
-// Step returns the factor of the next move.
+// Step returns the factor of the last move (p.Mult before the first). The
+// next move may halve it (a change of direction) or double it (the fifth
+// move the same way in a row).
 func (c *Controller) Step() float64 { return c.step }
 
 // minStep is the smallest factor the step shrinks to.
 func (c *Controller) minStep() float64 { return 1 + (c.p.Mult-1)/8 }
 
-// Next decides the rate after observation o.
+// Next decides the rate after observation o. A hold ends a run of moves
+// the same way: only moves in a row, not moves spread over holds near the
+// limit, grow the step.
 func (c *Controller) Next(o Observation) Decision {
 	p := c.p
+	hold := func(reason string) Decision {
+		c.run = 0
+		return Decision{o.Rate, reason}
+	}
 	switch {
 	case !o.HaveP99:
-		return Decision{o.Rate, ReasonNoData}
+		return hold(ReasonNoData)
 	case o.P99Ms > p.TargetLatencyMs:
 		if o.Rate <= p.MinRate {
-			return Decision{o.Rate, ReasonAtMin}
+			return hold(ReasonAtMin)
 		}
 		return Decision{math.Max(o.Rate/c.move(-1), p.MinRate), ReasonOverTarget}
 	case o.P99Ms >= p.RaiseBelow*p.TargetLatencyMs:
-		return Decision{o.Rate, ReasonNearTarget}
+		return hold(ReasonNearTarget)
 	case o.ActualRate < p.Margin*o.Rate:
-		return Decision{o.Rate, ReasonLagging}
+		return hold(ReasonLagging)
 	case o.Rate >= p.MaxRate:
-		return Decision{o.Rate, ReasonAtMax}
+		return hold(ReasonAtMax)
 	default:
 		return Decision{math.Min(o.Rate*c.move(+1), p.MaxRate), ReasonUnderTarget}
 	}

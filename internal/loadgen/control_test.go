@@ -6,7 +6,9 @@ import (
 )
 
 func TestControllerFirstMove(t *testing.T) {
-	p := ControlParams{TargetLatencyMs: 20, Mult: 1.1, Margin: 0.98, RaiseBelow: 0.75, MinRate: 10, MaxRate: 1000}
+	p := ControlParams{
+		TargetLatencyMs: 20, Mult: 1.1, Margin: 0.98, RaiseBelow: 0.75, MinRate: 10, MaxRate: 1000,
+	}
 	tests := []struct {
 		name   string
 		obs    Observation
@@ -55,7 +57,9 @@ func TestControllerFirstMove(t *testing.T) {
 // halves at every change of direction down to 1+(Mult-1)/8, is not changed
 // by holds, and doubles after four moves the same way.
 func TestControllerStep(t *testing.T) {
-	c := NewController(ControlParams{TargetLatencyMs: 20, Mult: 1.2, Margin: 0.9, RaiseBelow: 1, MinRate: 1, MaxRate: 1e9})
+	c := NewController(ControlParams{
+		TargetLatencyMs: 20, Mult: 1.2, Margin: 0.9, RaiseBelow: 1, MinRate: 1, MaxRate: 1e9,
+	})
 	up := Observation{Rate: 1000, P99Ms: 5, HaveP99: true, ActualRate: 1000}
 	down := Observation{Rate: 1000, P99Ms: 50, HaveP99: true, ActualRate: 1000}
 	hold := Observation{Rate: 1000}
@@ -91,6 +95,18 @@ func TestControllerStep(t *testing.T) {
 	for i, s := range steps {
 		if d := c.Next(s.obs); !near(d.Rate, s.rate) {
 			t.Fatalf("move %d: rate %g, want %g", i+1, d.Rate, s.rate)
+		}
+	}
+
+	// Raises spread over holds near the target do not grow the step.
+	c = NewController(ControlParams{
+		TargetLatencyMs: 20, Mult: 1.2, Margin: 0.9, RaiseBelow: 0.5, MinRate: 1, MaxRate: 1e9,
+	})
+	inBand := Observation{Rate: 1000, P99Ms: 15, HaveP99: true, ActualRate: 1000}
+	for i, o := range []Observation{up, down, up, down, up, inBand, up, inBand, up, inBand, up, inBand, up} {
+		c.Next(o)
+		if i >= 4 && !near(c.Step(), 1.025) {
+			t.Fatalf("observation %d: step %g, want 1.025 (holds end a run)", i+1, c.Step())
 		}
 	}
 }

@@ -142,16 +142,19 @@ func (o *options) addProducer() {
 	o.add(flagRate, ftoa(d.Rate), "messages per second in fixed mode, start `rate` in adaptive mode")
 	o.add(flagMaxRate, ftoa(d.MaxRate), "highest `rate` the adaptive mode may reach")
 	o.add(flagTargetLatency, ftoa(d.TargetLatencyMs), "P99 end-to-end latency target in `ms` (adaptive)")
-	o.add(flagRateMult, ftoa(d.RateMult), "`factor` the adaptive mode raises or lowers the rate by")
+	o.add(flagRateMult, ftoa(d.RateMult),
+		"largest `factor` the adaptive mode raises or lowers the rate by (the step shrinks near the limit)")
 	o.add(flagRateMargin, ftoa(d.RateMargin),
 		"`fraction` of the target rate the acked rate must reach before a raise")
 	o.add(flagRaiseBelow, ftoa(d.RaiseBelow),
-		"adaptive mode raises the rate while the P99 is under this `fraction` of the target, holds up to the target")
+		"adaptive mode raises the rate while the P99 is under this `fraction` of the target; "+
+			"between it and the target it holds")
 	o.add(flagAdjustInterval, d.AdjustInterval.String(), "adaptive adjustment `interval`")
 	o.add(flagPartitionSkew, ftoa(d.PartitionSkew),
 		"`fraction` (0 to 1) of messages sent to partition 0 on top of the even spread")
 	o.add(flagPartitioner, d.Partitioner,
-		"`how` messages spread over partitions: round-robin (one each in turn) or sticky (a batch each, as Java's default)")
+		"`how` messages spread over partitions: round-robin (one each in turn) or sticky "+
+			"(librdkafka keeps one partition for twice linger.ms, then picks another)")
 	o.add(flagMaxInFlight, itoa(d.MaxInFlight), "most `messages` sent and not yet acknowledged")
 	o.add(flagDuration, "0", "stop after this `duration` (0: run until SIGINT/SIGTERM)")
 	o.add(flagAcks, d.Acks, "producer `acks`: all, 1 or 0")

@@ -168,8 +168,8 @@ func ensureTopic(ctx context.Context, log *slog.Logger, admin *kafka.AdminClient
 }
 
 // waitLeaders waits until the leader of every partition of topic serves
-// requests for it, by asking each for its offsets (ListOffsets takes the
-// same path on the broker as Produce).
+// requests for it, by asking each for its offsets: the broker checks
+// leadership for ListOffsets the same way as for Produce.
 //
 // Metadata names a leader for a new partition before that broker has taken
 // the partition over, and a produce request sent then fails with "not
@@ -178,8 +178,8 @@ func ensureTopic(ctx context.Context, log *slog.Logger, admin *kafka.AdminClient
 // sequence number (the broker accepts any first sequence of an unknown
 // producer), and librdkafka 2.11 reports the failed batch as delivered
 // ("implicitly acked by subsequent batch success") although it never was:
-// an acknowledged message that no consumer can read. Seen in about one run
-// in six on a just-created topic with two busy cores.
+// an acknowledged message that no consumer can read. Seen in 10 of 40 runs
+// on just-created topics with both cores busy.
 func waitLeaders(ctx context.Context, log *slog.Logger, p *kafka.Producer, topic string, partitions int) error {
 	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
@@ -193,8 +193,8 @@ func waitLeaders(ctx context.Context, log *slog.Logger, p *kafka.Producer, topic
 				break
 			}
 			if sleep(ctx, leaderPoll) != nil {
-				return fmt.Errorf("partition %d of topic %s has no leader serving it after %s: %w",
-					part, topic, adminTimeout, err)
+				return fmt.Errorf("partition %d of topic %s has no leader serving it: the %d partitions "+
+					"were not all served within %s: %w", part, topic, partitions, adminTimeout, err)
 			}
 		}
 	}

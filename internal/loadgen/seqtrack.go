@@ -29,6 +29,9 @@ import (
 //     never counted as gaps: the count starts at the origin, the highest of
 //     the first numbers seen per partition. Until the window first slides,
 //     a lower number that arrives simply extends the window downwards.
+//     With a sticky partitioner a partition may get its first message
+//     late in a run, which moves the origin up: gaps before it go
+//     uncounted.
 //   - A consumer that does not read every partition of the topic (a group
 //     with several members) cannot tell a gap from a number read by another
 //     member; while SetFullCoverage(false) holds, unseen numbers are resolved

@@ -116,9 +116,10 @@ func (r *Report) producer(b *strings.Builder) {
 		"(ProducerPerformance buffer.memory; loadgen --max-in-flight %d records), no rate limit "+
 		"(loadgen --rate-mode max, ProducerPerformance --throughput -1). loadgen has no batch.size "+
 		"flag; it runs with librdkafka's default, %d bytes, and the Java producer is given the "+
-		"same value (its own default is 16384). Both fill one partition's batch before moving "+
-		"to another: loadgen --partitioner sticky (librdkafka's sticky partitioning), the Java "+
-		"producer's default partitioner. (loadgen's default is round-robin, one message per "+
+		"same value (its own default is 16384). Both use sticky partitioning, though not the same "+
+		"one: loadgen --partitioner sticky keeps one partition for twice linger.ms (librdkafka's "+
+		"sticky.partitioning.linger.ms), the Java producer's default partitioner until a batch "+
+		"is full. (loadgen's default is round-robin, one message per "+
 		"partition in turn, which keeps exact per-partition shares; with it, an earlier run of "+
 		"this comparison had ours at 0.95 of ProducerPerformance's rate.)\n\n",
 		c.RecordSize, Acks, c.LingerMs, BatchSizeBytes, Compression, c.MaxInFlightBytes,
