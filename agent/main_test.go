@@ -41,6 +41,7 @@ func TestBadInput(t *testing.T) {
 		{"local bad log level", []string{"local", "-log-level", "loud"}, noEnv, "-log-level (env LOG_LEVEL)"},
 		{"local bad scrape", []string{"local", "-scrape-interval", "1ms"}, noEnv, "scrape interval"},
 		{"local trials zero", []string{"local", "-trials", "0"}, noEnv, "-trials (env TUNE_TRIALS)"},
+		{"local negative settle", []string{"local", "-settle", "-1s"}, noEnv, "-settle (env TUNE_SETTLE)"},
 		{"local window fraction", []string{"local", "-trial-window", "1500ms"}, noEnv, "-trial-window (env TUNE_TRIAL_WINDOW)"},
 		{"local tiny memory", []string{"local", "-memory-limit-mb", "100"}, noEnv, "-memory-limit-mb"},
 		{"local rollback window", []string{"local", "-rollback-window", "0s"}, noEnv, "-rollback-window (env ROLLBACK_WINDOW)"},

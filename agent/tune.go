@@ -24,6 +24,7 @@ type tuneConfig struct {
 	trials   int
 	warmup   time.Duration
 	window   time.Duration
+	settle   time.Duration
 	seed     uint64
 	limits   knobs.Limits
 	targetMs float64
@@ -35,6 +36,7 @@ const (
 	flagTrials      = "trials"
 	flagTrialWarmup = "trial-warmup"
 	flagTrialWindow = "trial-window"
+	flagSettle      = "settle"
 	flagSeed        = "seed"
 	flagCPULimit    = "cpu-limit"
 	flagMemLimit    = "memory-limit-mb"
@@ -45,6 +47,7 @@ var tuneEnv = map[string]string{
 	flagTrials:      "TUNE_TRIALS",
 	flagTrialWarmup: "TUNE_TRIAL_WARMUP",
 	flagTrialWindow: "TUNE_TRIAL_WINDOW",
+	flagSettle:      "TUNE_SETTLE",
 	flagSeed:        "TUNE_SEED",
 	flagCPULimit:    "K8S_SANDBOX_CPU_LIMIT",
 	flagMemLimit:    "K8S_SANDBOX_MEM_LIMIT_MB",
@@ -56,6 +59,8 @@ func (c *tuneConfig) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.trials, flagTrials, 12, "tuning trial `budget` (the final return to the best setting comes on top)")
 	fs.DurationVar(&c.warmup, flagTrialWarmup, trial.DefaultWarmup, "warm-up `duration` after each change, before measuring")
 	fs.DurationVar(&c.window, flagTrialWindow, trial.DefaultWindow, "measured `duration` of each trial, whole seconds")
+	fs.DurationVar(&c.settle, flagSettle, defaultSettle,
+		"before the first trial, wait until the producers' rate has not risen for this `duration` (0: do not wait)")
 	fs.Uint64Var(&c.seed, flagSeed, 1, "`seed` of the search, for repeatable runs")
 	fs.Float64Var(&c.limits.CPUs, flagCPULimit, knobs.DefaultCPUs, "CPU `limit` the thread bounds derive from")
 	fs.IntVar(&c.limits.MemoryMB, flagMemLimit, knobs.DefaultMemoryMB, "memory limit in `MiB` the heap bound derives from (heap at most half)")
@@ -74,6 +79,8 @@ func (c tuneConfig) validate(cmd string) error {
 		return bad(flagTrialWarmup, c.warmup, "0 or above")
 	case c.window < time.Second || c.window%time.Second != 0:
 		return bad(flagTrialWindow, c.window, "whole seconds, at least 1s")
+	case c.settle < 0:
+		return bad(flagSettle, c.settle, "0 or above")
 	}
 	if err := c.limits.Validate(); err != nil {
 		return usagef("%s: invalid -%s/-%s (env %s/%s): %v", cmd, flagCPULimit, flagMemLimit,
@@ -152,23 +159,27 @@ func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
 // Settling: the adaptive producer climbs from its start rate. Until it
 // stops climbing, a trial would measure the climb rather than the setting,
 // so the first trial waits for the producers' target rate to have risen no
-// further for settleQuiet, or for settleTimeout at most. The quiet time
-// spans a dozen of the producer's adjustments: near the limit it holds
-// for a few in a row (the hold band, small steps), and 20 s once ended
-// the wait at a quarter of the rate it reached later.
+// further for -settle, or for settleTimeout at most. The default spans a
+// dozen of the producer's adjustments: near the limit it holds for a few
+// in a row (the hold band, small steps), and 20 s once ended the wait at
+// a quarter of the rate it reached later.
 const (
-	settleQuiet   = time.Minute
+	defaultSettle = time.Minute
 	settleTimeout = 6 * time.Minute
 	settlePoll    = 2 * time.Second
 )
 
 // settle waits until the producers' target rate stops rising.
 func (t *tuning) settle(ctx context.Context) error {
+	quiet := t.cfg.settle
+	if quiet == 0 {
+		return nil
+	}
 	q := "sum(" + telemetry.ProducerTargetRate + ")"
 	deadline := time.Now().Add(settleTimeout)
 	highest, lastRise := -1.0, time.Now()
 	t.log.Info("waiting for the producer's rate to settle before the first trial",
-		"quiet", settleQuiet, "timeout", settleTimeout)
+		"quiet", quiet, "timeout", settleTimeout)
 	for {
 		v, _, _, err := t.prom.Query(ctx, q, time.Now())
 		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 {
@@ -177,7 +188,7 @@ func (t *tuning) settle(ctx context.Context) error {
 			}
 		}
 		switch {
-		case highest >= 0 && time.Since(lastRise) >= settleQuiet:
+		case highest >= 0 && time.Since(lastRise) >= quiet:
 			t.log.Info("producer rate settled", "target_rate", highest)
 			return nil
 		case time.Now().After(deadline):

@@ -174,7 +174,7 @@ func testPrometheusURL(t *testing.T) string {
 	dir := t.TempDir()
 	cmd := exec.Command(filepath.Join(bin, "agent"), "local", "-free-ports",
 		"-work-dir", filepath.Join(dir, "work"), "-status-dir", filepath.Join(dir, "status"),
-		"-scrape-interval", "1s", "-tune", "-trials", "2", "-trial-warmup", "3s", "-trial-window", "5s",
+		"-scrape-interval", "1s", "-tune", "-trials", "2", "-trial-warmup", "3s", "-trial-window", "5s", "-settle", "5s",
 		"-producer-args", "-rate-mode fixed -rate 300")
 	cmd.Env = append(os.Environ(), "AGENT_WEBHOOK_TOKEN=dashboards-live-test-token")
 	stdout, err := cmd.StdoutPipe()

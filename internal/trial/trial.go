@@ -22,7 +22,10 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultWarmup       = 30 * time.Second
+	// DefaultWarmup gives the adaptive producer time to find the new
+	// setting's limit again: after a large change of limit its controller
+	// needs 10 to 15 adjustments of 5 s (loadgen.Controller).
+	DefaultWarmup       = time.Minute
 	DefaultWindow       = time.Minute
 	DefaultQueryTimeout = 10 * time.Second
 )
@@ -38,7 +41,7 @@ type Config struct {
 	QueryTimeout time.Duration
 }
 
-// DefaultConfig returns the defaults: 30 s warm-up, 60 s window, 10 s per
+// DefaultConfig returns the defaults: 60 s warm-up, 60 s window, 10 s per
 // query.
 func DefaultConfig() Config {
 	return Config{Warmup: DefaultWarmup, Window: DefaultWindow, QueryTimeout: DefaultQueryTimeout}
