@@ -7,6 +7,7 @@ import (
 	"flag"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,7 +224,13 @@ func writeLedger(t *testing.T, dir string) string {
 		{Run: "new", Trial: 2, HeapMB: 1024, NetworkThreads: 4, IOThreads: 8,
 			Throughput: 9000, P99Ms: 30, Score: 9000, Verified: false, Best: "start"},
 		{Run: "new", Trial: 3, HeapMB: 768, NetworkThreads: 2, IOThreads: 4,
-			Throughput: 7000, P99Ms: 15, Score: 7000, Verified: true, Best: "heap=768MiB"},
+			Throughput: 7000, P99Ms: 15, Score: 7000, Verified: true, Best: "heap=768MiB network_threads=2 io_threads=4"},
+		{Run: "new", Trial: 4, HeapMB: 768, NetworkThreads: 2, IOThreads: 4,
+			Throughput: 8000, P99Ms: 17, Score: 8000, Verified: true, Best: "heap=768MiB network_threads=2 io_threads=4"},
+		{Run: "new", Trial: 5, HeapMB: 256, NetworkThreads: 1, IOThreads: 2,
+			Throughput: 2000, P99Ms: 27.5, Score: 2000, Verified: true, Best: "heap=768MiB network_threads=2 io_threads=4"},
+		{Run: "new", Trial: 6, HeapMB: 256, NetworkThreads: 1, IOThreads: 2,
+			Score: 0, Verified: false, Error: "rolled back", Best: "heap=768MiB network_threads=2 io_threads=4"},
 	}
 	for _, r := range recs {
 		if err := l.Append(r); err != nil {
@@ -242,11 +249,29 @@ func TestSummarizeLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Run != "new" || s.Trials != 3 || s.First.HeapMB != 256 {
+	if s.Run != "new" || s.Trials != 6 || s.First.HeapMB != 256 {
 		t.Errorf("run %q, %d trials, first %+v", s.Run, s.Trials, s.First)
 	}
-	if !s.HaveBest || s.Best.Trial != 3 || s.FinalIncumbent != "heap=768MiB" {
+	if !s.HaveBest || s.Best.Trial != 4 || s.FinalIncumbent != "heap=768MiB network_threads=2 io_threads=4" {
 		t.Errorf("best %+v (have %t), final %q", s.Best, s.HaveBest, s.FinalIncumbent)
+	}
+	// The start's setting: trials 1 and 5 (trial 6 failed); the end's:
+	// trials 3 and 4 (trial 2, unverified, is another setting anyway).
+	if got := s.Start; !slices.Equal(got.Trials, []int{1, 5}) || got.Score != 3000 || got.P99Ms != 20 {
+		t.Errorf("start mean %+v, want trials 1 and 5, score 3000, P99 20", got)
+	}
+	if got := s.End; !slices.Equal(got.Trials, []int{3, 4}) || got.Score != 7500 || got.Throughput != 7500 {
+		t.Errorf("end mean %+v, want trials 3 and 4, score 7500", got)
+	}
+	var b strings.Builder
+	(&Report{Tuner: TunerResult{Ledger: s}}).tuner(&b)
+	for _, want := range []string{
+		"| start | heap=256MiB network_threads=1 io_threads=2 | 1, 5 | 3000 | 20.00 | 3000 |",
+		"End over start, means: score x2.50",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("tuner section lacks %q:\n%s", want, b.String())
+		}
 	}
 	if _, err := summarizeLedger(filepath.Join(t.TempDir(), "missing.jsonl")); err == nil {
 		t.Error("a missing ledger did not fail")

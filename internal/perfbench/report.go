@@ -121,7 +121,8 @@ func (r *Report) producer(b *strings.Builder) {
 		"sticky.partitioning.linger.ms), the Java producer's default partitioner until a batch "+
 		"is full. (loadgen's default is round-robin, one message per "+
 		"partition in turn, which keeps exact per-partition shares; with it, an earlier run of "+
-		"this comparison had ours at 0.95 of ProducerPerformance's rate.)\n\n",
+		"this comparison, on a machine busy with other work, had ours at 0.95 of "+
+		"ProducerPerformance's rate. This run does not separate the two effects.)\n\n",
 		c.RecordSize, Acks, c.LingerMs, BatchSizeBytes, Compression, c.MaxInFlightBytes,
 		c.MaxInFlightBytes/c.RecordSize, BatchSizeBytes)
 	fmt.Fprintf(b, "Pairs: %d, interleaved: ours for %s, then ProducerPerformance for the same "+
@@ -300,7 +301,7 @@ func (r *Report) tuner(b *strings.Builder) {
 	if lg == nil {
 		b.WriteString("Not measured in this run: no ledger was given. Run `agent tune` on the local " +
 			"stack, then `go run ./bench -tune-ledger $STATUS_DIR/tuner-trials.jsonl` to report " +
-			"its start and its best verified trial here.\n\n")
+			"its start and its end here.\n\n")
 		return
 	}
 	fmt.Fprintf(b, "From the ledger `%s`, run `%s` (its last run), %d trials.\n\n",
@@ -309,17 +310,31 @@ func (r *Report) tuner(b *strings.Builder) {
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	ledgerRow(b, "first", lg.First)
 	if lg.HaveBest {
-		ledgerRow(b, "best verified", lg.Best)
+		ledgerRow(b, "highest-scoring", lg.Best)
 	}
 	b.WriteString("\n")
 	if !lg.HaveBest {
 		b.WriteString("No trial of the run was verified, so there is no best setting to report.\n\n")
 		return
 	}
-	fmt.Fprintf(b, "Best over first: score x%s, throughput x%s, P99 x%s. The incumbent after the "+
-		"last trial: %s.\n\n", num(ratio(lg.Best.Score, lg.First.Score), 2),
-		num(ratio(lg.Best.Throughput, lg.First.Throughput), 2),
-		num(ratio(lg.Best.P99Ms, lg.First.P99Ms), 2), lg.FinalIncumbent)
+	b.WriteString("A single trial is one noisy measurement, and the highest-scoring one is the " +
+		"luckiest; the search decides on means over repeated trials. The start's setting and the " +
+		"setting the run ended on, averaged over their verified trials:\n\n")
+	b.WriteString("| which | setting | trials | throughput msg/s | P99 ms | score |\n|---|---|---|---|---|---|\n")
+	meanRow(b, "start", lg.Start)
+	meanRow(b, "end", lg.End)
+	fmt.Fprintf(b, "\nEnd over start, means: score x%s, throughput x%s, P99 x%s.\n\n",
+		num(ratio(lg.End.Score, lg.Start.Score), 2), num(ratio(lg.End.Throughput, lg.Start.Throughput), 2),
+		num(ratio(lg.End.P99Ms, lg.Start.P99Ms), 2))
+}
+
+func meanRow(b *strings.Builder, which string, m SettingMean) {
+	trials := make([]string, len(m.Trials))
+	for i, n := range m.Trials {
+		trials[i] = strconv.Itoa(n)
+	}
+	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", which, m.Setting, strings.Join(trials, ", "),
+		num(m.Throughput, 0), num(m.P99Ms, 2), num(m.Score, 0))
 }
 
 func compareConfigName(c Config) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kafkatune/kafkatune/internal/knobs"
 	"github.com/kafkatune/kafkatune/internal/tuner"
 )
 
@@ -24,8 +25,9 @@ func (t TunerResult) TargetsMet() (quarter, beatsRandom bool) {
 	return c.Ours.Median <= float64(c.GridSize/4), c.Ours.Median < c.Random.Median
 }
 
-// LedgerSummary is the first and the best verified trial of the last run
-// in a tuner ledger.
+// LedgerSummary is the last run of a tuner ledger: its first trial, its
+// highest-scoring verified trial, and the means of the start's setting and
+// of the setting the run ended on.
 type LedgerSummary struct {
 	Path   string
 	Run    string
@@ -37,6 +39,26 @@ type LedgerSummary struct {
 	HaveBest bool
 	// FinalIncumbent is the incumbent after the run's last trial.
 	FinalIncumbent string
+	// Start and End average the verified trials of the first trial's
+	// setting and of the final incumbent: a single best trial is the
+	// luckiest measurement, the mean is what the search decided on.
+	Start, End SettingMean
+}
+
+// SettingMean averages the verified, error-free trials of one setting.
+type SettingMean struct {
+	Setting string
+	// Trials are the trial numbers averaged; empty when none was.
+	Trials                   []int
+	Throughput, P99Ms, Score float64
+}
+
+func (m *SettingMean) add(r tuner.Record) {
+	n := float64(len(m.Trials))
+	m.Trials = append(m.Trials, r.Trial)
+	m.Throughput = (m.Throughput*n + r.Throughput) / (n + 1)
+	m.P99Ms = (m.P99Ms*n + r.P99Ms) / (n + 1)
+	m.Score = (m.Score*n + r.Score) / (n + 1)
 }
 
 func runCompare(cfg tuner.CompareConfig) (TunerResult, error) {
@@ -73,5 +95,22 @@ func summarizeLedger(path string) (*LedgerSummary, error) {
 		}
 		s.FinalIncumbent = r.Best
 	}
+	s.Start.Setting, s.End.Setting = setting(s.First).String(), s.FinalIncumbent
+	for _, r := range recs {
+		if r.Run != last || !r.Verified || r.Error != "" {
+			continue
+		}
+		name := setting(r).String()
+		if name == s.Start.Setting {
+			s.Start.add(r)
+		}
+		if name == s.End.Setting {
+			s.End.add(r)
+		}
+	}
 	return s, nil
+}
+
+func setting(r tuner.Record) knobs.Setting {
+	return knobs.Setting{HeapMB: r.HeapMB, NetworkThreads: r.NetworkThreads, IOThreads: r.IOThreads}
 }
