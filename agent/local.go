@@ -86,7 +86,7 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	fs.Float64Var(&c.stack.TargetLatencyMs, flagTarget, c.stack.TargetLatencyMs, "end-to-end P99 target in `ms`")
 	fs.StringVar(&c.stack.Topic, flagTopic, c.stack.Topic, "Kafka `topic` of the load generators")
 	fs.DurationVar(&c.stack.ScrapeInterval, flagScrapeInterval, c.stack.ScrapeInterval, "Prometheus scrape and rule evaluation `interval`")
-	fs.BoolVar(&c.freePorts, flagFreePorts, false, "use free ports instead of the conventional ones (9092, 9090, 9093, 9101-9104, 9404)")
+	fs.BoolVar(&c.freePorts, flagFreePorts, false, "use free ports instead of the conventional ones (9092, 9095, 9090, 9093, 9101-9104, 9404)")
 	fs.DurationVar(&c.duration, flagDuration, 0, "stop after this `duration` (0: run until Ctrl-C or SIGTERM)")
 	level := fs.String(flagLogLevel, "info", "log `level`: debug, info, warn or error")
 	producerArgs := fs.String(flagProducerArgs, "", "extra `flags` for loadgen produce, space-separated (for example \"-rate-mode fixed -rate 500\")")
@@ -94,7 +94,7 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 		"roll back when the P99 regression alert starts within this `duration` after a change")
 	fs.DurationVar(&c.rollbackCooldown, flagRollbackCool, rollback.DefaultCooldown,
 		"keep a rolled-back setting out of the search for this `duration`")
-	c.tune.registerFlags(fs)
+	c.tune.registerFlags(fs, true)
 	es := envflag.New(fs)
 	for name, env := range localEnv {
 		es.Bind(name, env)

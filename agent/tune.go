@@ -53,9 +53,12 @@ var tuneEnv = map[string]string{
 	flagMemLimit:    "K8S_SANDBOX_MEM_LIMIT_MB",
 }
 
-// registerTuneFlags defines the tuning flags on fs with c's defaults.
-func (c *tuneConfig) registerFlags(fs *flag.FlagSet) {
-	fs.BoolVar(&c.enabled, flagTune, false, "tune the broker with the built-in optimizer once the stack is up")
+// registerFlags defines the tuning flags on fs with c's defaults; -tune
+// itself only where tuning is optional (agent local).
+func (c *tuneConfig) registerFlags(fs *flag.FlagSet, optional bool) {
+	if optional {
+		fs.BoolVar(&c.enabled, flagTune, false, "tune the broker with the built-in optimizer once the stack is up")
+	}
 	fs.IntVar(&c.trials, flagTrials, 12, "tuning trial `budget` (the final return to the best setting comes on top)")
 	fs.DurationVar(&c.warmup, flagTrialWarmup, trial.DefaultWarmup, "warm-up `duration` after each change, before measuring")
 	fs.DurationVar(&c.window, flagTrialWindow, trial.DefaultWindow, "measured `duration` of each trial, whole seconds")

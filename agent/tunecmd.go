@@ -67,11 +67,11 @@ func parseTuneCmd(args []string, lookup func(string) (string, bool), out io.Writ
 	fs.StringVar(&c.metricsAddr, "metrics-addr", ":9104", "listen `address` of /metrics and the Alertmanager webhook "+localstack.WebhookPath)
 	fs.StringVar(&c.tokenFile, "webhook-token-file", "", "`file` holding the webhook's shared token (else $AGENT_WEBHOOK_TOKEN)")
 	fs.DurationVar(&c.rollbackWindow, "rollback-window", rollback.DefaultWindow, "roll back when the regression alert starts within this `duration` after a change")
-	fs.DurationVar(&c.rollbackCooldown, "rollback-cooldown", rollback.DefaultCooldown, "keep a rolled-back setting out of the search this `long`")
+	fs.DurationVar(&c.rollbackCooldown, "rollback-cooldown", rollback.DefaultCooldown, "keep a rolled-back setting out of the search for this `duration`")
 	fs.DurationVar(&c.rolloutTimeout, "rollout-timeout", 5*time.Minute, "longest wait for a StatefulSet roll (`duration`)")
 	fs.Float64Var(&c.tune.targetMs, "target-latency-ms", 20, "end-to-end P99 target in `ms`")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	c.tune.registerFlags(fs)
+	c.tune.registerFlags(fs, false)
 	es := envflag.New(fs)
 	for name, env := range tuneCmdEnv {
 		es.Bind(name, env)

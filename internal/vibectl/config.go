@@ -303,7 +303,7 @@ func (c *Config) RegisterFlags(s *envflag.Set) {
 	str(&c.InstructionsTemplate, flagTemplate, "VIBECTL_INSTRUCTIONS_TEMPLATE",
 		"template `file` replacing the embedded instructions")
 	str(&c.Fallback, flagFallback, "AGENT_FALLBACK",
-		"what runs when the model's API key is missing: `none` (exit 1) or tune (the built-in optimizer)")
+		"`mode` when the model's API key is missing: none (exit 1) or tune (run the built-in optimizer)")
 	fs.Var((*listValue)(&c.PassEnv), flagPassEnv, "comma-separated `names` of variables passed to vibectl")
 	s.Bind(flagPassEnv, "VIBECTL_PASS_ENV")
 }
