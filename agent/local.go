@@ -19,6 +19,7 @@ import (
 
 	"github.com/kafkatune/kafkatune/internal/actuator"
 	"github.com/kafkatune/kafkatune/internal/envflag"
+	"github.com/kafkatune/kafkatune/internal/loadgen"
 	"github.com/kafkatune/kafkatune/internal/localstack"
 	"github.com/kafkatune/kafkatune/internal/rollback"
 )
@@ -126,10 +127,21 @@ func parseLocal(args []string, lookup func(string) (string, bool), out io.Writer
 	if err := c.tune.validate("local"); err != nil {
 		return c, err
 	}
+	if s := c.stack.ScrapeInterval; s < minScrape || s > maxScrape {
+		return c, usagef("local: invalid -%s (env %s) %s: want %s to %s", flagScrapeInterval,
+			localEnv[flagScrapeInterval], s, minScrape, maxScrape)
+	}
 	c.tune.targetMs = c.stack.TargetLatencyMs
 	c.stack.ProducerArgs = strings.Fields(*producerArgs)
 	if c.tune.enabled {
 		c.stack.ExporterArgs, c.stack.ProducerArgs = tuningLoop(fs, &c.stack)
+		if c.tune.window < 2*c.stack.ScrapeInterval {
+			return c, usagef("local: invalid -%s (env %s) %s: want at least two scrapes (-%s %s)",
+				flagTrialWindow, tuneEnv[flagTrialWindow], c.tune.window, flagScrapeInterval, c.stack.ScrapeInterval)
+		}
+	}
+	if err := checkProducerArgs(c.stack.ProducerArgs, lookup); err != nil {
+		return c, err
 	}
 	if c.freePorts {
 		c.stack.Ports = localstack.Ports{}
@@ -176,6 +188,33 @@ func tuningLoop(fs *flag.FlagSet, stack *localstack.Config) (exporter, producer 
 	window := max(tuningWindow, (4*stack.ScrapeInterval + time.Second - 1).Truncate(time.Second))
 	exporter = []string{"-interval", "2s", "-query-timeout", "2s", "-window", window.String()}
 	return append(exporter, stack.ExporterArgs...), append(slices.Clone(tuningProducerArgs), stack.ProducerArgs...)
+}
+
+// Bounds of -scrape-interval: Prometheus's own lower limit of sense, and a
+// scrape at least every five minutes, or the series go stale.
+const (
+	minScrape = 100 * time.Millisecond
+	maxScrape = 5 * time.Minute
+)
+
+// checkProducerArgs parses the flags the stack will give `loadgen produce`
+// as the load generator itself would, with the same environment, so that
+// a bad -producer-args is refused here, in one line, before anything
+// starts.
+func checkProducerArgs(args []string, lookup func(string) (string, bool)) error {
+	if len(args) == 0 {
+		return nil
+	}
+	_, err := loadgen.Parse(append([]string{"produce"}, args...), lookup, io.Discard)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return usagef("local: invalid -%s (env %s): -help is not a producer setting", flagProducerArgs,
+			localEnv[flagProducerArgs])
+	case err != nil:
+		return usagef("local: invalid -%s (env %s) %q: loadgen produce: %v", flagProducerArgs,
+			localEnv[flagProducerArgs], strings.Join(args, " "), err)
+	}
+	return nil
 }
 
 // runLocal is `agent local`: start the stack, print where everything is,

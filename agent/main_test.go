@@ -39,7 +39,18 @@ func TestBadInput(t *testing.T) {
 		{"local bad target env", []string{"local"}, env("TARGET_LATENCY_MS", "fast"), "TARGET_LATENCY_MS"},
 		{"local bad duration", []string{"local", "-duration", "-1s"}, noEnv, "-duration (env KAFKATUNE_DURATION)"},
 		{"local bad log level", []string{"local", "-log-level", "loud"}, noEnv, "-log-level (env LOG_LEVEL)"},
-		{"local bad scrape", []string{"local", "-scrape-interval", "1ms"}, noEnv, "scrape interval"},
+		{"local bad scrape", []string{"local", "-scrape-interval", "1ms"}, noEnv, "-scrape-interval (env SCRAPE_INTERVAL) 1ms: want 100ms to 5m0s"},
+		{"local huge scrape", []string{"local"}, env("SCRAPE_INTERVAL", "700000h"), "-scrape-interval (env SCRAPE_INTERVAL)"},
+		{"local unparsable settle", []string{"local", "-settle", "NaN"}, noEnv, `"NaN" for flag -settle: want a duration`},
+		{"local trial window under two scrapes", []string{"local", "-tune", "-scrape-interval", "30s", "-trial-window", "10s"},
+			noEnv, "-trial-window (env TUNE_TRIAL_WINDOW) 10s: want at least two scrapes"},
+		{"local bad producer args", []string{"local", "-producer-args", "-raise-below 5"}, noEnv,
+			"-producer-args (env PRODUCER_ARGS) \"-raise-below 5\": loadgen produce:"},
+		{"local unknown producer flag", []string{"local"}, env("PRODUCER_ARGS", "-bogus 1"), "-producer-args (env PRODUCER_ARGS)"},
+		{"local sticky with skew", []string{"local", "-producer-args", "-partitioner sticky -partition-skew 0.5"}, noEnv,
+			"--partition-skew"},
+		{"local producer help", []string{"local", "-producer-args", "-help"}, noEnv, "-help is not a producer setting"},
+		{"tune unparsable settle", []string{"tune", "-kubeconfig", "k", "-settle", "1.5"}, noEnv, "for flag -settle: want a duration"},
 		{"local trials zero", []string{"local", "-trials", "0"}, noEnv, "-trials (env TUNE_TRIALS)"},
 		{"local negative settle", []string{"local", "-settle", "-1s"}, noEnv, "-settle (env TUNE_SETTLE)"},
 		{"local window fraction", []string{"local", "-trial-window", "1500ms"}, noEnv, "-trial-window (env TUNE_TRIAL_WINDOW)"},
@@ -159,7 +170,7 @@ func TestVibectlFallback(t *testing.T) {
 		{"no key, fallback env", base, func(k string) (string, bool) { return "tune", k == "AGENT_FALLBACK" },
 			exitUsage, "tune: invalid -kubeconfig (env KUBECONFIG)", true},
 		{"bad fallback", append(slices.Clone(base), "-fallback", "random"), noEnv,
-			exitUsage, "invalid -fallback: want none or tune", false},
+			exitUsage, `invalid -fallback (env AGENT_FALLBACK) "random": want none or tune`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,13 +162,13 @@ func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
 // Settling: the adaptive producer climbs from its start rate. Until it
 // stops climbing, a trial would measure the climb rather than the setting,
 // so the first trial waits for the producers' target rate to have risen no
-// further for -settle, or for settleTimeout at most. The default spans a
-// dozen of the producer's adjustments: near the limit it holds for a few
+// further for -settle, and for settleTimeout more than that at most. The
+// default spans a dozen of the producer's adjustments: near the limit it holds for a few
 // in a row (the hold band, small steps), and 20 s once ended the wait at
 // a quarter of the rate it reached later.
 const (
 	defaultSettle = time.Minute
-	settleTimeout = 6 * time.Minute
+	settleTimeout = 5 * time.Minute
 	settlePoll    = 2 * time.Second
 )
 
@@ -179,10 +179,10 @@ func (t *tuning) settle(ctx context.Context) error {
 		return nil
 	}
 	q := "sum(" + telemetry.ProducerTargetRate + ")"
-	deadline := time.Now().Add(settleTimeout)
+	deadline := time.Now().Add(quiet + settleTimeout)
 	highest, lastRise := -1.0, time.Now()
 	t.log.Info("waiting for the producer's rate to settle before the first trial",
-		"quiet", quiet, "timeout", settleTimeout)
+		"quiet", quiet, "timeout", quiet+settleTimeout)
 	for {
 		v, _, _, err := t.prom.Query(ctx, q, time.Now())
 		if vec, ok := v.(model.Vector); err == nil && ok && len(vec) == 1 {
@@ -195,7 +195,8 @@ func (t *tuning) settle(ctx context.Context) error {
 			t.log.Info("producer rate settled", "target_rate", highest)
 			return nil
 		case time.Now().After(deadline):
-			t.log.Warn("producer rate still rising; tuning anyway", "target_rate", highest, "waited", settleTimeout)
+			t.log.Warn("producer rate still rising; tuning anyway", "target_rate", highest,
+				"waited", quiet+settleTimeout)
 			return nil
 		}
 		select {

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -41,9 +43,12 @@ func (s *Set) Bind(name, envName string) {
 }
 
 // Parse parses args, then applies the bound variables found by lookup (for
-// example os.LookupEnv) to flags not given in args. Its errors are one line:
-// control characters in the input (a flag name holding a newline) become
-// spaces. flag.ErrHelp is returned as is.
+// example os.LookupEnv) to flags not given in args. Its errors are one line
+// that says what a value of the flag's type looks like: control characters
+// in the input (a flag name holding a newline) become spaces, and neither
+// the usage text nor the flag package's own error line is printed (the
+// caller prints the error). Only -h or -help prints the usage, and returns
+// flag.ErrHelp as is.
 func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
 	if err := s.parse(args, lookup); err != nil && !errors.Is(err, flag.ErrHelp) {
 		return &lineError{err: err}
@@ -54,6 +59,17 @@ func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
 }
 
 func (s *Set) parse(args []string, lookup func(string) (string, bool)) error {
+	s.fs.VisitAll(func(f *flag.Flag) {
+		if _, done := f.Value.(*typed); !done {
+			f.Value = &typed{Value: f.Value}
+		}
+	})
+	if !helpAsked(args) {
+		usage, out := s.fs.Usage, s.fs.Output()
+		s.fs.Usage = func() {}
+		s.fs.SetOutput(io.Discard)
+		defer func() { s.fs.Usage = usage; s.fs.SetOutput(out) }()
+	}
 	if err := s.fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +94,72 @@ func (s *Set) parse(args []string, lookup func(string) (string, bool)) error {
 		}
 	}
 	return nil
+}
+
+// helpAsked reports whether args ask for the usage text.
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "h" || name == "help") {
+			return true
+		}
+	}
+	return false
+}
+
+// typed wraps a flag's value so that a value that does not parse is
+// answered with what one of the flag's type looks like, instead of the
+// flag package's "parse error".
+type typed struct{ flag.Value }
+
+func (t *typed) Set(v string) error {
+	err := t.Value.Set(v)
+	if err == nil {
+		return nil
+	}
+	if want := wantFor(t.Value); want != "" {
+		return errors.New("want " + want)
+	}
+	return err
+}
+
+// IsBoolFlag keeps "-flag" without a value working for boolean flags.
+func (t *typed) IsBoolFlag() bool {
+	b, ok := t.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// Get passes flag.Getter through.
+func (t *typed) Get() any {
+	if g, ok := t.Value.(flag.Getter); ok {
+		return g.Get()
+	}
+	return nil
+}
+
+// wantFor describes the values of the standard flag types; "" for others,
+// whose own error is kept.
+func wantFor(v flag.Value) string {
+	g, ok := v.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "a duration such as 500ms, 30s or 5m"
+	case bool:
+		return "true or false"
+	case int, int64:
+		return "a whole number"
+	case uint, uint64:
+		return "a whole number, 0 or above"
+	case float64:
+		return "a number"
+	}
+	return ""
 }
 
 // lineError is an error whose message is kept on one line.

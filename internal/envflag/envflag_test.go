@@ -30,3 +30,48 @@ func TestParseErrorsStayOneLine(t *testing.T) {
 		t.Errorf("-help: %v, want flag.ErrHelp", err)
 	}
 }
+
+// TestParseSaysWhatIsAllowed: a value that does not parse gets an error
+// naming the flag (or variable and flag) and what a value looks like, and
+// nothing else is printed; -help still prints the usage.
+func TestParseSaysWhatIsAllowed(t *testing.T) {
+	var out strings.Builder
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(&out)
+	fs.Duration("wait", 0, "how long")
+	fs.Bool("on", false, "switch")
+	fs.Int("n", 0, "count")
+	fs.Float64("x", 0, "ratio")
+	s := New(fs)
+	s.Bind("wait", "WAIT")
+	none := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		args   []string
+		lookup func(string) (string, bool)
+		want   string
+	}{
+		{[]string{"-wait", "NaN"}, none, `invalid value "NaN" for flag -wait: want a duration such as 500ms, 30s or 5m`},
+		{[]string{"-on=maybe"}, none, `invalid boolean value "maybe" for -on: want true or false`},
+		{[]string{"-n", "1.5"}, none, `invalid value "1.5" for flag -n: want a whole number`},
+		{[]string{"-x", "abc"}, none, `invalid value "abc" for flag -x: want a number`},
+		{nil, func(k string) (string, bool) { return "1.5", k == "WAIT" },
+			`invalid value "1.5" for WAIT (flag -wait): want a duration such as 500ms, 30s or 5m`},
+	}
+	for _, tt := range tests {
+		out.Reset()
+		err := s.Parse(tt.args, tt.lookup)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("Parse(%q) = %v, want %q", tt.args, err, tt.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("Parse(%q) printed %q, want nothing", tt.args, out.String())
+		}
+	}
+	out.Reset()
+	if err := s.Parse([]string{"-on", "-help"}, none); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-wait") {
+		t.Errorf("-help: %v, printed %q; want ErrHelp and the usage", err, out.String())
+	}
+	if err := s.Parse([]string{"-on"}, none); err != nil {
+		t.Errorf("-on alone: %v (a boolean flag needs no value)", err)
+	}
+}

@@ -182,8 +182,8 @@ func (c *Config) Validate() error {
 		flag string
 		want string
 	}{
-		{c.Fallback != FallbackNone && c.Fallback != FallbackTune, flagFallback,
-			FallbackNone + " or " + FallbackTune},
+		{c.Fallback != FallbackNone && c.Fallback != FallbackTune, flagFallback + " (env AGENT_FALLBACK) " +
+			strconv.Quote(c.Fallback), FallbackNone + " or " + FallbackTune},
 		{c.Vibectl == "", flagVibectl, "a vibectl executable"},
 		{c.Model == "" || strings.ContainsAny(c.Model, " \n"), flagModel, "a model name"},
 		{c.VibectlKubeconfig == "", flagVibectlKubeconfig, "the least-privilege kubeconfig of vibectl"},
