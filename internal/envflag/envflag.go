@@ -59,16 +59,31 @@ func (s *Set) Parse(args []string, lookup func(string) (string, bool)) error {
 }
 
 func (s *Set) parse(args []string, lookup func(string) (string, bool)) error {
+	// The wrappers are only in place while parsing: PrintDefaults tells a
+	// default from its type's zero value by the value's type.
+	orig := map[string]flag.Value{}
 	s.fs.VisitAll(func(f *flag.Flag) {
-		if _, done := f.Value.(*typed); !done {
-			f.Value = &typed{Value: f.Value}
-		}
+		orig[f.Name] = f.Value
+		f.Value = &typed{Value: f.Value}
 	})
-	if !helpAsked(args) {
-		usage, out := s.fs.Usage, s.fs.Output()
+	unwrap := func() {
+		s.fs.VisitAll(func(f *flag.Flag) { f.Value = orig[f.Name] })
+	}
+	defer unwrap()
+	usage, out := s.fs.Usage, s.fs.Output()
+	defer func() { s.fs.Usage = usage; s.fs.SetOutput(out) }()
+	if helpAsked(args) {
+		s.fs.Usage = func() {
+			unwrap()
+			if usage != nil {
+				usage()
+			} else {
+				s.fs.PrintDefaults()
+			}
+		}
+	} else {
 		s.fs.Usage = func() {}
 		s.fs.SetOutput(io.Discard)
-		defer func() { s.fs.Usage = usage; s.fs.SetOutput(out) }()
 	}
 	if err := s.fs.Parse(args); err != nil {
 		return err

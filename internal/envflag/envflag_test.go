@@ -40,7 +40,7 @@ func TestParseSaysWhatIsAllowed(t *testing.T) {
 	fs.SetOutput(&out)
 	fs.Duration("wait", 0, "how long")
 	fs.Bool("on", false, "switch")
-	fs.Int("n", 0, "count")
+	fs.Int("n", 3, "count")
 	fs.Float64("x", 0, "ratio")
 	s := New(fs)
 	s.Bind("wait", "WAIT")
@@ -68,8 +68,12 @@ func TestParseSaysWhatIsAllowed(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := s.Parse([]string{"-on", "-help"}, none); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-wait") {
-		t.Errorf("-help: %v, printed %q; want ErrHelp and the usage", err, out.String())
+	// The usage gives the defaults: the flag package finds them by the
+	// value's type, which the parse must leave as it was.
+	err := s.Parse([]string{"-on", "-help"}, none)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-wait") ||
+		!strings.Contains(out.String(), "(default 3)") {
+		t.Errorf("-help: %v, printed %q; want ErrHelp and the usage with defaults", err, out.String())
 	}
 	if err := s.Parse([]string{"-on"}, none); err != nil {
 		t.Errorf("-on alone: %v (a boolean flag needs no value)", err)

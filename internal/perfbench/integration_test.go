@@ -87,11 +87,18 @@ func TestQuickBenchEndToEnd(t *testing.T) {
 			positive(t, row, 4, 5)
 		}
 		trials := tableRows(t, md, "| trial | which |")
-		if len(trials) != 2 || trials[0][0] != "1" || trials[1][0] != "3" {
+		if len(trials) != 2 || trials[0][0] != "1" || trials[1][0] != "4" {
 			t.Fatalf("ledger rows: %v", trials)
 		}
 		for _, row := range trials {
 			positive(t, row, 4, 5, 6)
+		}
+		means := tableRows(t, md, "| which | setting |")
+		if len(means) != 2 || means[0][0] != "start" || means[1][0] != "end" || means[0][2] != "1, 5" {
+			t.Fatalf("mean rows: %v", means)
+		}
+		for _, row := range means {
+			positive(t, row, 3, 4, 5)
 		}
 	})
 	t.Run("machine", func(t *testing.T) {
