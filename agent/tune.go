@@ -163,9 +163,9 @@ func (t *tuning) run(ctx context.Context) (tuner.Result, error) {
 // stops climbing, a trial would measure the climb rather than the setting,
 // so the first trial waits for the producers' target rate to have risen no
 // further for -settle, and for settleTimeout more than that at most. The
-// default spans a dozen of the producer's adjustments: near the limit it holds for a few
-// in a row (the hold band, small steps), and 20 s once ended the wait at
-// a quarter of the rate it reached later.
+// default spans a dozen of the producer's adjustments: near the limit it
+// holds for a few in a row (the hold band, small steps), and 20 s once
+// ended the wait at a quarter of the rate it reached later.
 const (
 	defaultSettle = time.Minute
 	settleTimeout = 5 * time.Minute
